@@ -1,0 +1,252 @@
+"""Clause chunking along the heading hierarchy of the documents (一、/(一)/1./(1)/专栏/——/第X条).
+
+Each chunk is one clause, or a bounded run of short sibling clauses; over-long clauses are split at
+sentence boundaries with their clause path kept. ``text`` is the corpus wording; ``embed_text``
+adds the document title and the clause path for the embedder and BM25."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from qa.parsing import Block, BlockKind, Document
+
+CHUNKER_VERSION = "3"
+"""Bump when chunking changes, so that existing indexes are rebuilt."""
+
+PATH_SEP = " > "
+
+# (level, pattern); a heading's level decides which open headings it closes
+_LEVELS: list[tuple[float, re.Pattern[str]]] = [
+    (0.0, re.compile(r"^第[一二三四五六七八九十百]+[章编]")),
+    (1.0, re.compile(r"^[一二三四五六七八九十]+、")),
+    (1.5, re.compile(r"^第[一二三四五六七八九十百]+条")),
+    (2.0, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
+    (2.5, re.compile(r"^专栏\s*\d+")),
+    (3.0, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
+    (4.0, re.compile(r"^[(（]\d{1,2}[)）]")),
+    (5.0, re.compile(r"^——")),
+]
+_LABEL_MAX = 40
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage: corpus wording plus where it comes from."""
+
+    chunk_id: str
+    text: str
+    source_file: str
+    doc_title: str
+    doc_number: str
+    issuer: str
+    date: str
+    clause_path: str
+    start: int
+    end: int
+    part: str = ""
+    effective_date: str = ""
+    valid_until: str = ""
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedder and BM25 see: title, part and clause path before the wording."""
+        head = self.doc_title + (f" {self.part}" if self.part else "")
+        return f"{head}\n{self.clause_path}\n{self.text}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def heading_level(text: str) -> float | None:
+    """The hierarchy level of a paragraph that starts with a heading marker, else None."""
+    for level, pattern in _LEVELS:
+        if pattern.match(text):
+            return level
+    return None
+
+
+def heading_label(text: str) -> str:
+    """The heading itself: a paragraph's text up to its first full stop (inline headings)."""
+    head = re.split(r"[。:：]", text, maxsplit=1)[0].strip()
+    return head[:_LABEL_MAX]
+
+
+@dataclass
+class _Unit:
+    path: list[str]
+    blocks: list[Block]
+    heading_only: bool = False
+    table: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+
+def _units(doc: Document) -> list[_Unit]:
+    """Group a document's blocks into clauses, each with its heading path."""
+    stack: list[tuple[float, str]] = []
+    units: list[_Unit] = []
+    for block in doc.blocks:
+        if block.kind == BlockKind.PART_TITLE:
+            stack = []
+            units.append(_Unit([], [block], heading_only=True))
+            continue
+        if block.kind == BlockKind.TABLE_ROW:
+            row_label = _row_label(block.text)
+            path = [label for _, label in stack] + ([block.table] if block.table else []) + [row_label]
+            units.append(_Unit(path, [block], table=True))
+            continue
+        if block.kind == BlockKind.CAPTION and not block.table:
+            continue  # a tab table's header row: every rebuilt row names its headers
+        level = heading_level(block.text) if block.kind in (BlockKind.PARAGRAPH, BlockKind.CAPTION) else None
+        if level is not None:
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            stack.append((level, heading_label(block.text)))
+            heading_only = len(block.text) <= _LABEL_MAX and "。" not in block.text
+            units.append(_Unit([label for _, label in stack], [block], heading_only=heading_only))
+        elif units and not units[-1].table and units[-1].path == [label for _, label in stack]:
+            units[-1].blocks.append(block)
+            units[-1].heading_only = False
+        else:
+            units.append(_Unit([label for _, label in stack], [block]))
+    return units
+
+
+def _row_label(row: str) -> str:
+    m = re.search(r"序号[:：](\d+)", row)
+    return f"序号{m.group(1)}" if m else row.split("；")[0][:_LABEL_MAX]
+
+
+def _is_prefix(a: list[str], b: list[str]) -> bool:
+    return len(a) <= len(b) and b[: len(a)] == a
+
+
+def _merge(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Unit]:
+    """Carry heading-only units into the clause below them, and merge short siblings (table rows of
+    one table, or short clauses under one parent) up to ``max_chars``."""
+    out: list[_Unit] = []
+    pending: list[Block] = []
+    pending_path: list[str] = []
+    for unit in units:
+        if unit.heading_only:
+            if pending and not _is_prefix(pending_path, unit.path):
+                out.append(_Unit(pending_path, pending))
+                pending = []
+            pending.extend(unit.blocks)
+            pending_path = unit.path
+            continue
+        if pending:
+            if _is_prefix(pending_path, unit.path):
+                unit = _Unit(unit.path, pending + unit.blocks, table=unit.table)
+            else:
+                out.append(_Unit(pending_path, pending))
+            pending = []
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and len(prev.text) + len(unit.text) <= max_chars
+            and _siblings(prev, unit, min_chars)
+        ):
+            prev.blocks.extend(unit.blocks)
+            prev.path = _common_path(prev.path, unit.path, prev.table)
+            continue
+        out.append(unit)
+    if pending:
+        out.append(_Unit(pending_path, pending))
+    return out
+
+
+def _siblings(prev: _Unit, unit: _Unit, min_chars: int) -> bool:
+    if prev.table or unit.table:
+        return prev.table and unit.table and prev.path[:-1] == unit.path[: len(prev.path) - 1]
+    short = len(unit.text) < min_chars or len(prev.text) < min_chars
+    return short and prev.path[:-1] == unit.path[:-1]
+
+
+def _common_path(a: list[str], b: list[str], table: bool) -> list[str]:
+    if table and a and b and a[:-1] == b[:-1]:
+        first = a[-1].split("-")[0]
+        return a[:-1] + [f"{first}-{b[-1].removeprefix('序号')}" if first.startswith("序号") else a[-1]]
+    if a == b:
+        return a
+    return a[:-1] if len(a) == len(b) else a
+
+
+def _split(
+    unit: _Unit, max_chars: int, splitter: RecursiveCharacterTextSplitter
+) -> list[tuple[str, int, int]]:
+    """(text, start, end) pieces of a unit, split at sentence boundaries when it is too long."""
+    text = unit.text
+    start, end = unit.blocks[0].start, unit.blocks[-1].end
+    if len(text) <= max_chars or unit.table:
+        return [(text, start, end)]
+    pieces = [p for p in splitter.split_text(text) if p.strip()]
+    out = []
+    pos = 0
+    for piece in pieces:
+        local = text.find(piece, pos)
+        pos = max(local, pos)
+        out.append((piece, _offset(unit.blocks, pos), _offset(unit.blocks, pos + len(piece))))
+    return out
+
+
+def _offset(blocks: list[Block], local: int) -> int:
+    """Map an offset in the joined text of ``blocks`` back into the source file (approximately
+    inside a block whose broken lines were joined)."""
+    for block in blocks:
+        if local <= len(block.text):
+            return min(block.start + local, block.end)
+        local -= len(block.text) + 1
+    return blocks[-1].end
+
+
+def chunk_document(doc: Document, max_chars: int = 360, min_chars: int = 60) -> list[Chunk]:
+    """Chunks of one document, in reading order."""
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=max_chars,
+        chunk_overlap=0,
+        separators=["\n", "。", "；", "，", ""],
+        keep_separator="end",
+    )
+    chunks: list[Chunk] = []
+    stem = Path(doc.source_file).stem
+    for unit in _merge(_units(doc), max_chars, min_chars):
+        part = next((b.part for b in unit.blocks if b.part), "")
+        path = PATH_SEP.join(unit.path) or "正文"
+        for text, start, end in _split(unit, max_chars, splitter):
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{stem}@{start}",
+                    text=text,
+                    source_file=doc.source_file,
+                    doc_title=doc.title,
+                    doc_number=doc.doc_number,
+                    issuer=doc.issuer,
+                    date=doc.issue_date,
+                    clause_path=path,
+                    start=start,
+                    end=end,
+                    part=part,
+                    effective_date=doc.effective_date,
+                    valid_until=doc.valid_until,
+                )
+            )
+    return chunks
+
+
+def chunk_documents(docs: list[Document], max_chars: int = 360, min_chars: int = 60) -> list[Chunk]:
+    """Chunks of all documents; chunk ids are unique."""
+    chunks = [c for doc in docs for c in chunk_document(doc, max_chars, min_chars)]
+    seen: dict[str, int] = {}
+    for c in chunks:
+        n = seen.get(c.chunk_id, 0)
+        seen[c.chunk_id] = n + 1
+        if n:
+            c.chunk_id = f"{c.chunk_id}.{n}"
+    return chunks

@@ -1,0 +1,62 @@
+"""Keyword retrieval: BM25 (bm25s) over jieba tokens."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+import bm25s
+import jieba
+import numpy as np
+
+jieba.setLogLevel(logging.WARNING)
+
+_TOKEN = re.compile(r"[\w%‰]+", re.UNICODE)
+_STOP = set(
+    "的 了 和 与 及 等 在 是 对 为 将 把 被 或 也 就 都 而 并 其 之 有 要 以 于 中 上 下 个 哪 啥 吗 呢 "
+    "什么 多少 怎么 如何 哪些 哪个 哪份 哪条 哪一 几 呀 吧".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width forms to ASCII), lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba search-mode tokens of ``text``, without punctuation, white space and stop words."""
+    tokens = []
+    for piece in jieba.lcut_for_search(normalize(text)):
+        piece = piece.strip()
+        if piece and piece not in _STOP and _TOKEN.fullmatch(piece):
+            tokens.append(piece)
+    return tokens
+
+
+class BM25Index:
+    """BM25 over pre-tokenized texts; a thin layer over ``bm25s.BM25``."""
+
+    def __init__(self, model: bm25s.BM25) -> None:
+        self._model = model
+
+    @classmethod
+    def build(cls, texts: list[str]) -> BM25Index:
+        model = bm25s.BM25()
+        model.index([tokenize(t) for t in texts], show_progress=False)
+        return cls(model)
+
+    def save(self, folder: Path) -> None:
+        self._model.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        return cls(bm25s.BM25.load(str(folder)))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every document for ``query`` (zeros when no query token is known)."""
+        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
+        if not tokens:
+            return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
+        return self._model.get_scores(tokens).astype(np.float32)

@@ -1,0 +1,391 @@
+"""Document understanding: split a corpus file into its official documents, drop layout noise,
+repair broken sentences, rebuild flattened tables, and read each document's metadata."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import Enum
+from pathlib import Path
+
+from qa import tables
+
+
+class BlockKind(str, Enum):
+    TITLE = "title"
+    DOC_NUMBER = "doc_number"
+    PART_TITLE = "part_title"
+    PARAGRAPH = "paragraph"
+    CAPTION = "caption"
+    TABLE_ROW = "table_row"
+    SIGNATURE = "signature"
+
+
+@dataclass
+class Block:
+    """One paragraph (or table row) of a document, in the corpus wording, with its offsets in the file."""
+
+    text: str
+    start: int
+    end: int
+    kind: BlockKind = BlockKind.PARAGRAPH
+    part: str = ""
+    table: str = ""
+
+
+@dataclass
+class Document:
+    """One official document of a corpus file, with its metadata and cleaned blocks."""
+
+    source_file: str
+    title: str
+    doc_number: str = ""
+    issuer: str = ""
+    issue_date: str = ""
+    effective_date: str = ""
+    valid_until: str = ""
+    start: int = 0
+    end: int = 0
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def parts(self) -> list[str]:
+        """Titles of attached plans or lists (in order), e.g. ``浙江省科技创新发展“十四五”规划``."""
+        return list(dict.fromkeys(b.part for b in self.blocks if b.part))
+
+    @property
+    def year(self) -> int | None:
+        return int(self.issue_date[:4]) if self.issue_date else None
+
+
+@dataclass
+class _Line:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def s(self) -> str:
+        return self.text.strip()
+
+
+# --- patterns ---------------------------------------------------------------------------------
+
+_DOC_NUMBER = re.compile(r"^([\u4e00-\u9fa5]{1,10})\s*[〔\[［]\s*(\d{4})\s*[〕\]］]\s*(\d{1,4})\s*号$")
+_DOC_NUMBER_ANYWHERE = re.compile(
+    r"([\u4e00-\u9fa5]{1,10})\s*[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*(\d{1,4})\s*号"
+)
+_DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+_DATE_LINE = re.compile(rf"^{_DATE}$")
+_ADOPTED = re.compile(rf"^[(（]{_DATE}(.+?)(通过|批准|发布)[)）]$")
+_EFFECTIVE = re.compile(rf"自\s*{_DATE}\s*起\s*(?:施行|实施|执行|生效)")
+_VALID_UNTIL = re.compile(rf"有效期至\s*{_DATE}")
+_VALID_YEARS = re.compile(r"有效期\s*(\d{1,2})\s*年")
+_SECTION = re.compile(r"^【(.+?)】\s*(.*)$")
+_MASTHEAD = re.compile(r"^\S{2,12}人民政府公报$")
+
+_NOISE = [
+    re.compile(p)
+    for p in (
+        r"^当前位置\s*[:：]",
+        r"^朗读$",
+        r"^产业动态$",
+        r"^网站首页\s*正文$",
+        r"^来源\s*[:：].*作者",
+        r"^发布日期\s*[:：].*(浏览次数|信息来源)",
+        r"^详细咨询\s*[:：]",
+        r"^版权保护\s*[:：]",
+        r"^关注微信公众号",
+        r"^打开微信扫一扫",
+        r"^站点关键词$",
+        r"^[•·]",
+        r"^附件\s*[:：].*\.(doc|docx|pdf|xls|xlsx|wps)$",
+        r"^\d+\s*[.．、]\s*\S{1,20}名单$",
+        r"发文目录(\s*\(\d+\))?$",
+    )
+]
+_CHAPTER = re.compile(r"^([一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|专栏\s*\d|表\s*\d)")
+_CLOSING = tuple("。！？；：!?;:…”’」』)）】》")
+_HEADING_START = re.compile(
+    r"^([一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|\d{1,3}\s*[.．、]|[(（]\d{1,3}[)）]|专栏\s*\d|表\s*\d|——|第[一二三四五六七八九十百]+[章节条]|附件)"
+)
+
+
+def normalize_doc_number(text: str) -> str:
+    """``浙政发〔2021〕16 号`` or ``嘉政发[2024]8号`` -> ``浙政发〔2021〕16号``."""
+    m = _DOC_NUMBER_ANYWHERE.search(text)
+    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else ""
+
+
+def doc_number_pattern(doc_number: str) -> re.Pattern[str]:
+    """A pattern that finds a normalised 发文字号 in running text however it is printed
+    (``〔2021〕``, ``[2021]``, ``(2021)``, with or without spaces)."""
+    m = _DOC_NUMBER_ANYWHERE.fullmatch(doc_number)
+    if not m:
+        return re.compile(re.escape(doc_number))
+    prefix, year, seq = m.groups()
+    return re.compile(rf"{re.escape(prefix)}\s*[〔\[［(（]\s*{year}\s*[〕\]］)）]\s*0*{seq}\s*号")
+
+
+def _iso(y: str, m: str, d: str) -> str:
+    return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+
+
+def squash(text: str) -> str:
+    """Remove all white space (titles are printed with stray spaces where lines were joined)."""
+    return re.sub(r"\s+", "", text)
+
+
+def _is_noise(line: str) -> bool:
+    if not line or line.replace("\u00a0", "").strip() == "":
+        return True
+    if any(p.search(line) for p in _NOISE):
+        return True
+    # a 发文目录 row: doc number, tab, title
+    if "\t" in line and _DOC_NUMBER.match(line.split("\t")[0].strip()):
+        return True
+    # keyword spam: many short space-separated words and no punctuation at all
+    words = line.split()
+    return (
+        "\t" not in line
+        and len(words) >= 8
+        and not re.search(r"[，。,.；;:：]", line)
+        and max(map(len, words)) <= 12
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[_Line]:
+    out, pos = [], 0
+    for raw in text.split("\n"):
+        out.append(_Line(raw.rstrip("\r"), pos, pos + len(raw.rstrip("\r"))))
+        pos += len(raw) + 1
+    return out
+
+
+def _kept_lines(lines: list[_Line]) -> list[_Line]:
+    """Lines that carry policy text: drops noise, the table of contents and the colophon."""
+    kept = [ln for ln in lines if not _is_noise(ln.s)]
+    numbers = [i for i, ln in enumerate(kept) if _DOC_NUMBER.match(ln.s)]
+    if numbers:
+        # everything before the first document's title is masthead and table of contents
+        kept = kept[numbers[0] - 1 :]
+        # the colophon starts at the masthead printed again after the last document
+        tail = next((i for i, ln in enumerate(kept) if _MASTHEAD.match(squash(ln.s))), None)
+        if tail is not None:
+            kept = kept[:tail]
+    return kept
+
+
+def _split_documents(kept: list[_Line]) -> list[tuple[int, int, str]]:
+    """(first line, end line, doc number) of each document in ``kept``."""
+    starts: list[tuple[int, str]] = []
+    for i, ln in enumerate(kept):
+        if _DOC_NUMBER.match(ln.s) and i > 0:
+            starts.append((i - 1, normalize_doc_number(ln.s)))
+        elif _SECTION.match(ln.s):
+            starts.append((i, ""))
+    if not starts or starts[0][0] != 0:
+        starts.insert(0, (0, ""))
+    bounds = [s for s, _ in starts] + [len(kept)]
+    return [(bounds[k], bounds[k + 1], num) for k, (_, num) in enumerate(starts) if bounds[k] < bounds[k + 1]]
+
+
+def _should_join(a: str, b: str) -> bool:
+    """Whether line ``b`` continues the sentence that line ``a`` left unfinished (a page break in the
+    source). Headings, titles, table cells and finished paragraphs are never joined."""
+    if not a or not b or "\t" in a or "\t" in b:
+        return False
+    if a.endswith(_CLOSING) or _HEADING_START.match(b) or _DATE_LINE.match(b) or _DOC_NUMBER.match(b):
+        return False
+    if a.endswith(("，", ",", "、")):
+        return True
+    if _HEADING_START.match(a):
+        return "。" in a
+    return len(a) >= 25 and bool(re.search(r"[，,。；、]", a))
+
+
+def _part_candidates(title: str, first_lines: list[str]) -> set[str]:
+    """Titles of the plans a notice issues: from its title (印发X和Y的通知) and 《…》 in its opening."""
+    found = set(re.findall(r"《([^》]{4,60})》", "".join(first_lines)))
+    m = re.search(r"(?:印发|公布|转发)(.+?)的(?:通知|复函)$", title)
+    if m:
+        found.update(p for p in re.split(r"和(?=浙江|嘉兴|关于)", m.group(1)) if len(p) >= 4)
+    return {squash(f).strip("《》") for f in found}
+
+
+def _is_issuer_line(line: str) -> bool:
+    return (
+        0 < len(line) <= 25
+        and not re.search(r"[，,。；;：:\t]", line)
+        and not _HEADING_START.match(line)
+        and not _DATE_LINE.match(line)
+    )
+
+
+def _signature_end(lines: list[str], i: int) -> int:
+    """If issuer lines start at ``lines[i]`` and end in a date line, that date line's index, else -1."""
+    k = i
+    while k < len(lines) and k - i < 8 and _is_issuer_line(lines[k]):
+        k += 1
+    return k if i < k < len(lines) and _DATE_LINE.match(lines[k]) else -1
+
+
+def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
+    texts = [ln.s for ln in lines]
+    head_title = texts[0]
+    section = _SECTION.match(head_title)
+    title = squash(section.group(1) + section.group(2)) if section else squash(head_title)
+    doc = Document(
+        source_file=path_name, title=title, doc_number=doc_number, start=lines[0].start, end=lines[-1].end
+    )
+    candidates = _part_candidates(title, texts[:6])
+    part = ""
+    i = 0
+    after_signature = False
+    while i < len(lines):
+        ln, s = lines[i], texts[i]
+        if i == 0:
+            doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.TITLE))
+            i += 1
+            continue
+        if doc_number and i == 1 and _DOC_NUMBER.match(s):
+            doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.DOC_NUMBER))
+            i += 1
+            continue
+        adopted = _ADOPTED.match(s)
+        if adopted and not doc.issue_date:
+            doc.issue_date = _iso(*adopted.groups()[:3])
+            doc.issuer = adopted.group(4)
+        end = _signature_end(texts, i)
+        if end > 0:
+            if not doc.issue_date:
+                doc.issuer = "、".join(squash(t) for t in texts[i:end])
+                doc.issue_date = _iso(*_DATE_LINE.match(texts[end]).groups())
+            doc.blocks.append(
+                Block(" ".join(texts[i : end + 1]), ln.start, lines[end].end, BlockKind.SIGNATURE, part)
+            )
+            i = end + 1
+            after_signature = True
+            continue
+        if s == "附件" and i + 1 < len(lines):
+            i += 1
+            ln, s = lines[i], texts[i]
+            after_signature = True
+        is_part = squash(s) in candidates or (
+            after_signature and len(s) <= 40 and not s.endswith(_CLOSING) and not _HEADING_START.match(s)
+        )
+        after_signature = False
+        if is_part and squash(s) != title:
+            part = squash(s)
+            doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.PART_TITLE, part))
+            i += 1
+            continue
+        if "\t" in s:
+            j = i
+            while j < len(lines) and "\t" in lines[j].text:
+                j += 1
+            caption = _caption(doc)
+            _, rows = tables.tab_rows([lines[k].text for k in range(i, j)])
+            header = lines[i]
+            doc.blocks.append(
+                Block(texts[i].replace("\t", " "), header.start, header.end, BlockKind.CAPTION, part, caption)
+            )
+            for k, row in enumerate(rows, start=i + 1):
+                doc.blocks.append(
+                    Block(row, lines[k].start, lines[k].end, BlockKind.TABLE_ROW, part, caption)
+                )
+            i = j
+            continue
+        if tables.is_caption(s):
+            j = i + 1
+            while j < len(lines) and len(texts[j]) <= 30 and not _CHAPTER.match(texts[j]):
+                j += 1
+            rows = tables.cell_rows(texts[i + 1 : j]) if j - i > 6 else None
+            doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.CAPTION, part, squash(s)))
+            if rows:
+                for row in rows:
+                    doc.blocks.append(
+                        Block(row, lines[i + 1].start, lines[j - 1].end, BlockKind.TABLE_ROW, part, squash(s))
+                    )
+                i = j
+            else:
+                i += 1
+            continue
+        # a paragraph, with sentences the source broke across lines joined again
+        j = i
+        text = s
+        while j + 1 < len(lines) and _should_join(texts[j], texts[j + 1]):
+            j += 1
+            text += texts[j]
+        doc.blocks.append(Block(text, ln.start, lines[j].end, BlockKind.PARAGRAPH, part))
+        i = j + 1
+    _read_validity(doc)
+    return doc
+
+
+def _caption(doc: Document) -> str:
+    """The caption of a table: the paragraph just before it, when it is short."""
+    if (
+        doc.blocks
+        and doc.blocks[-1].kind in (BlockKind.PARAGRAPH, BlockKind.CAPTION)
+        and len(doc.blocks[-1].text) <= 40
+    ):
+        return squash(doc.blocks[-1].text)
+    return ""
+
+
+def _read_validity(doc: Document) -> None:
+    text = squash("".join(b.text for b in doc.blocks))
+    m = _EFFECTIVE.search(text)
+    if m:
+        doc.effective_date = _iso(*m.groups())
+    m = _VALID_UNTIL.search(text)
+    if m:
+        doc.valid_until = _iso(*m.groups())
+    else:
+        m = _VALID_YEARS.search(text)
+        start = doc.effective_date or doc.issue_date
+        if m and start:
+            d = date.fromisoformat(start)
+            d = d.replace(year=d.year + int(m.group(1)), day=min(d.day, 28))
+            doc.valid_until = (d - timedelta(days=1)).isoformat()
+
+
+def parse_text(text: str, source_file: str) -> list[Document]:
+    """Split the text of one corpus file into its documents."""
+    kept = _kept_lines(_lines(text))
+    return [_document(source_file, kept[a:b], num) for a, b, num in _split_documents(kept)]
+
+
+class CorpusError(RuntimeError):
+    """A corpus file that cannot be read as text."""
+
+
+def read_text(path: Path) -> str:
+    """Read a corpus file as UTF-8 (with or without BOM), falling back to GB18030; clear error otherwise."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise CorpusError(f"{path}: not UTF-8 or GB18030 text; convert it to UTF-8 and rebuild the index")
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The ``.txt`` files of a corpus folder, sorted by name."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    files = sorted(p for p in corpus_dir.iterdir() if p.suffix == ".txt" and p.is_file())
+    if not files:
+        raise CorpusError(f"no .txt files in {corpus_dir}")
+    return files
+
+
+def parse_corpus(corpus_dir: Path) -> list[Document]:
+    """All documents of all files in ``corpus_dir``."""
+    return [doc for path in corpus_files(corpus_dir) for doc in parse_text(read_text(path), path.name)]

@@ -1,0 +1,152 @@
+"""Rebuild tables that the source flattened (tab-separated rows, or one cell per line) into one line
+per row that names its column headers. Cell wording is kept exactly; only layout changes."""
+
+from __future__ import annotations
+
+import re
+
+ROW_SEP = "；"
+CELL_SEP = "："
+TERMINAL_CELLS = {"预期性", "约束性"}
+"""Values of the 属性 column, which ends a row of a plan's indicator table."""
+
+_CAPTION = re.compile(r"^(专栏\s*\d+|表\s*\d+)")
+_SEQ = re.compile(r"^\d{1,3}$")
+
+
+def is_caption(line: str) -> bool:
+    """A table or box caption such as ``专栏 2 “十四五”时期…`` or ``表1 …``."""
+    return bool(_CAPTION.match(line.strip()))
+
+
+def format_row(headers: list[str], cells: list[str]) -> str:
+    """``header：cell；header：cell`` for the non-empty cells of one row. A row wider than its header
+    (leading group and number columns that the header does not name) is named from the right."""
+    if len(cells) > len(headers):
+        headers = [""] * (len(cells) - len(headers)) + headers
+    parts = []
+    for i, cell in enumerate(cells):
+        if not cell.strip():
+            continue
+        head = headers[i].strip() if i < len(headers) else ""
+        parts.append(f"{head}{CELL_SEP}{cell.strip()}" if head else cell.strip())
+    return ROW_SEP.join(parts)
+
+
+def tab_rows(lines: list[str]) -> tuple[str, list[str]]:
+    """Rows of a tab-separated table: returns (header line text, one formatted line per data row).
+
+    The first line is the header row. An empty leading cell (a merged cell in the source) takes the
+    value of the row above, so every row can be read on its own.
+    """
+    headers = [c.strip() for c in lines[0].split("\t")]
+    while headers and not headers[-1]:
+        headers.pop()
+    if "" in headers:  # a header cell merged over several columns: name the cells from the right
+        headers = [h for h in headers if h]
+    rows: list[str] = []
+    above: list[str] = []
+    for line in lines[1:]:
+        cells = [c.strip() for c in line.split("\t")]
+        if cells and not cells[0] and above:
+            cells[0] = above[0]
+        above = cells
+        rows.append(format_row(headers, cells))
+    return lines[0], rows
+
+
+def _merge_two_level(headers: list[str], width: int) -> list[str]:
+    """Join pairs of trailing header cells (``2020年`` + ``规划目标``) until ``width`` columns remain."""
+    excess = len(headers) - width
+    if excess <= 0 or 2 * excess > len(headers):
+        return headers
+    keep, pairs = headers[: len(headers) - 2 * excess], headers[len(headers) - 2 * excess :]
+    if not all(re.fullmatch(r"\d{4}\s*年", pairs[i]) for i in range(0, len(pairs), 2)):
+        return headers
+    return keep + [pairs[i] + pairs[i + 1] for i in range(0, len(pairs), 2)]
+
+
+def _align(headers: list[str], cells: list[str], lead: int) -> str:
+    """Name cells by header: the first ``lead`` from the left, the rest from the right, which is
+    how these tables lose cells (an empty unit or target cell is simply missing)."""
+    if len(cells) >= len(headers):
+        return format_row(headers, cells)
+    left = min(lead, len(cells))
+    names = headers[:left] + headers[len(headers) - (len(cells) - left) :]
+    return format_row(names, cells)
+
+
+def cell_rows(cells: list[str]) -> list[str] | None:
+    """Rebuild a table flattened one cell per line. Returns formatted rows, or None when no row
+    structure is recognised (then the caller keeps the cells as a plain paragraph).
+
+    Rows are delimited by a ``序号`` column (1, 2, 3, … in order) or by a terminal ``属性`` value.
+    A label cell just before a row (e.g. ``居民生活``) is the row group, carried to later rows.
+    """
+    cells = [c.strip() for c in cells if c.strip()]
+    if "序号" in cells:
+        return _rows_by_sequence(cells)
+    if cells and "属性" in cells[:12]:
+        return _rows_by_terminal(cells)
+    return None
+
+
+def _rows_by_sequence(cells: list[str]) -> list[str] | None:
+    seq_col = cells.index("序号")
+    start = next((i for i in range(seq_col + 1, len(cells)) if cells[i] == "1"), None)
+    if start is None:
+        return None
+    header = cells[seq_col:start]
+    group_name = cells[seq_col - 1] if seq_col > 0 else ""
+    group = header.pop() if group_name and len(header) > 1 else ""
+    raw_rows: list[list[str]] = []
+    expected = 1
+    for cell in cells[start:]:
+        if cell == str(expected):
+            raw_rows.append([cell])
+            expected += 1
+        else:
+            raw_rows[-1].append(cell)
+    if len(raw_rows) < 2:
+        return None
+    typical = sorted(len(r) for r in raw_rows)[len(raw_rows) // 2]
+    groups: list[str] = []
+    for row in raw_rows:
+        groups.append(group)
+        if (
+            group_name
+            and len(row) > typical
+            and not re.search(r"\d", row[-1])
+            and row[-1] not in TERMINAL_CELLS
+        ):
+            group = row.pop()
+    names = _merge_two_level(header, typical)
+    return [
+        f"{group_name}{CELL_SEP}{g}{ROW_SEP}{_align(names, row, lead=2)}" if g else _align(names, row, lead=2)
+        for g, row in zip(groups, raw_rows, strict=False)
+    ]
+
+
+def _rows_by_terminal(cells: list[str]) -> list[str] | None:
+    attr = cells.index("属性")
+    header = cells[: attr + 1]
+    group_name = header[0]
+    body = cells[attr + 1 :]
+    # sub-header cells (years, 年均/累计) come before the first group label
+    while body and (re.fullmatch(r"\d{4}年|年均/累计", body[0])):
+        body = body[1:]
+    rows: list[str] = []
+    current: list[str] = []
+    group = ""
+    names = header[1:]
+    for cell in body:
+        current.append(cell)
+        if cell in TERMINAL_CELLS:
+            if len(current) >= 3 and not re.search(r"\d", current[0]) and not re.search(r"\d", current[1]):
+                group, current = current[0], current[1:]
+            text = _align(names, current, lead=1)
+            rows.append(f"{group_name}{CELL_SEP}{group}{ROW_SEP}{text}" if group else text)
+            current = []
+    if current:
+        rows.append(ROW_SEP.join(current))
+    return rows if len(rows) >= 2 else None
