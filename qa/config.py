@@ -28,6 +28,9 @@ class Config:
         chunk_min_chars: shorter sibling clauses are merged up to ``chunk_max_chars``.
         rrf_k: the constant of reciprocal rank fusion.
         candidates: how many hits each retriever contributes before fusion.
+        dense_weight: weight of the dense ranking in the fusion (BM25 has weight 1).
+        prior_weight: how much a question that names a document lifts that document's clauses.
+        max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
     """
 
@@ -40,6 +43,9 @@ class Config:
     chunk_min_chars: int = 60
     rrf_k: int = 60
     candidates: int = 50
+    dense_weight: float = 0.5
+    prior_weight: float = 0.006
+    max_question_chars: int = 500
     threads: int = 2
 
     @classmethod
@@ -62,7 +68,7 @@ class Config:
             default = getattr(self, f.name)
             if isinstance(default, Path):
                 value = Path(str(value)).expanduser()
-            elif isinstance(default, int):
-                value = int(value)  # type: ignore[arg-type]
+            elif isinstance(default, (int, float)):
+                value = type(default)(value)  # type: ignore[arg-type]
             converted[f.name] = value
         return dataclasses.replace(self, **converted)

@@ -23,7 +23,7 @@ MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
-FORMAT = 1
+FORMAT = 2
 
 
 class IndexError_(RuntimeError):
@@ -75,12 +75,12 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     t = time.perf_counter()
     if progress:
         print(f"embedding {len(chunks)} passages from {len(docs)} documents…", file=sys.stderr)
-    vectors = embedder.encode_document([c.embed_text for c in chunks], progress=progress)
+    vectors = embedder.encode_document([c.text for c in chunks], progress=progress)
     timings["embed_s"] = time.perf_counter() - t
     t = time.perf_counter()
     dense = faiss.IndexFlatIP(vectors.shape[1])
     dense.add(vectors)
-    bm25 = BM25Index.build([c.embed_text for c in chunks])
+    bm25 = BM25Index.build([c.keyword_text for c in chunks])
     timings["index_s"] = time.perf_counter() - t
 
     target = config.index_dir

