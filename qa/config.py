@@ -26,9 +26,8 @@ class Config:
         embed_batch_size: batch size when embedding passages.
         chunk_max_chars: clauses longer than this are split at sentence boundaries.
         chunk_min_chars: shorter sibling clauses are merged up to ``chunk_max_chars``.
-        rrf_k: the constant of reciprocal rank fusion.
-        candidates: how many hits each retriever contributes before fusion.
-        dense_weight: weight of the dense ranking in the fusion (BM25 has weight 1).
+        candidates: how many hits each retriever contributes to the fusion pool.
+        dense_weight: weight of the scaled dense score in the fusion (scaled BM25 has weight 1).
         prior_weight: how much a question that names a document lifts that document's clauses.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
@@ -41,10 +40,9 @@ class Config:
     embed_batch_size: int = 32
     chunk_max_chars: int = 360
     chunk_min_chars: int = 60
-    rrf_k: int = 60
     candidates: int = 50
-    dense_weight: float = 0.5
-    prior_weight: float = 0.006
+    dense_weight: float = 1.0
+    prior_weight: float = 0.2
     max_question_chars: int = 500
     threads: int = 2
 

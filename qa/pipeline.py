@@ -50,7 +50,6 @@ class Pipeline:
         self.retriever = Retriever(
             self.index,
             self.embedder,
-            rrf_k=config.rrf_k,
             candidates=config.candidates,
             dense_weight=config.dense_weight,
             prior_weight=config.prior_weight,

@@ -1,0 +1,97 @@
+"""The index store: manifest-driven rebuilds, damaged files, atomic builds. On a one-file corpus
+(the Jiaxing gazette) to keep builds short; the real embedding model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from qa.config import ROOT, Config
+from qa.embedding import Embedder
+from qa.index import DENSE, MANIFEST, build_index, ensure_index, load_index, stale_reason
+
+SOURCE = ROOT / "corpus" / "jx-gazette-2024-03.txt"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    config = Config.from_env()
+    return Embedder(config.embed_model, config.models_dir)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SOURCE, corpus / SOURCE.name)
+    return Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index")
+
+
+def test_build_then_current_then_stale_after_corpus_change(config: Config, embedder: Embedder):
+    assert stale_reason(config, embedder.model_id) == "no index yet"
+    built = build_index(config, embedder, progress=False)
+    assert stale_reason(config, embedder.model_id) is None
+    assert built.manifest["corpus"] == {SOURCE.name: built.manifest["corpus"][SOURCE.name]}
+    assert built.dense.ntotal == len(built.chunks) == built.manifest["chunks"]
+
+    path = config.corpus_dir / SOURCE.name
+    path.write_text(path.read_text(encoding="utf-8") + "\n本通知自2025年1月1日起施行。\n", encoding="utf-8")
+    assert stale_reason(config, embedder.model_id) == "the corpus changed since the index was built"
+    rebuilt = ensure_index(config, embedder, progress=False)
+    assert stale_reason(config, embedder.model_id) is None
+    assert rebuilt.manifest["corpus"] != built.manifest["corpus"]
+
+
+def test_settings_change_triggers_rebuild(config: Config, embedder: Embedder):
+    build_index(config, embedder, progress=False)
+    other = Config.from_env(corpus_dir=config.corpus_dir, index_dir=config.index_dir, chunk_max_chars=200)
+    assert (
+        stale_reason(other, embedder.model_id) == "the index was built with other settings or another model"
+    )
+
+
+def test_damaged_index_file_is_reported_and_rebuilt(config: Config, embedder: Embedder, capsys):
+    build_index(config, embedder, progress=False)
+    (config.index_dir / DENSE).write_bytes(b"not a faiss index")
+    assert stale_reason(config, embedder.model_id) == "an index file is damaged or missing"
+    index = ensure_index(config, embedder, progress=False)
+    assert "damaged" in capsys.readouterr().err
+    assert index.dense.ntotal == len(index.chunks)
+    assert load_index(config.index_dir).dense.ntotal == len(index.chunks)
+
+
+def test_cli_rebuilds_a_damaged_index_without_traceback(config: Config, embedder: Embedder, capsys):
+    build_index(config, embedder, progress=False)
+    (config.index_dir / MANIFEST).write_text("{ truncated", encoding="utf-8")
+    args = [
+        "search",
+        "最低工资",
+        "--k",
+        "1",
+        "--corpus",
+        str(config.corpus_dir),
+        "--index-dir",
+        str(config.index_dir),
+    ]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "manifest is missing or unreadable" in captured.err and "Traceback" not in captured.err
+    assert "嘉政发〔2024〕9号" in captured.out
+
+
+def test_interrupted_build_leaves_the_old_index_usable(config: Config, embedder: Embedder):
+    first = build_index(config, embedder, progress=False)
+    # a build that died before its final swap leaves only its temporary folder behind
+    leftover = config.index_dir.parent / f".{config.index_dir.name}.building"
+    leftover.mkdir()
+    (leftover / "chunks.jsonl").write_text("partial", encoding="utf-8")
+    assert stale_reason(config, embedder.model_id) is None
+    assert len(load_index(config.index_dir).chunks) == len(first.chunks)
+
+
+def test_missing_corpus_gives_a_clear_error(tmp_path: Path, capsys):
+    assert main(["index", "--corpus", str(tmp_path / "nowhere"), "--index-dir", str(tmp_path / "i")]) == 1
+    assert "corpus folder not found" in capsys.readouterr().err

@@ -1,0 +1,108 @@
+"""Retrieval on the real corpus with the real embedding model. The questions are written for these
+tests (not taken from eval/dev.jsonl)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.cli import main
+from qa.config import Config
+from qa.pipeline import Pipeline, QuestionError
+from qa.retrieval import Filters, Mode
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(Config.from_env(), progress=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_number", "wording"),
+    [
+        ("嘉兴非全日制工作的最低小时工资标准是多少?", "嘉政发〔2024〕9号", "22 元"),
+        ("在嘉兴首次被认定为高新技术企业,可以拿到多少奖励?", "嘉政办发〔2024〕7号", "给予每家 20 万元奖励"),
+        ("地质灾害风险防范区的风险码是怎么管理的?", "浙自然资规〔2021〕5号", "一区一码"),
+        ("嘉兴促进新型研发机构的意见有效期到哪天?", "嘉政办发〔2024〕6号", "有效期至 2028 年 12 月 31 日"),
+        ("每个高新区的主导产业原则上最多几类", "浙政发〔2021〕16号", "不超过 3 类"),
+        ("浙江妇女人均预期寿命2025年的目标是多少岁", "浙政发〔2021〕18号", "妇女人均预期寿命"),
+    ],
+)
+def test_sample_questions_find_the_clause_first(
+    pipeline: Pipeline, question: str, doc_number: str, wording: str
+):
+    top = pipeline.search(question, k=3)[0].chunk
+    assert top.doc_number == doc_number
+    assert wording in top.text
+
+
+def test_table_row_is_found_with_its_headers(pipeline: Pipeline):
+    top = pipeline.search("浙江儿童发展规划里残疾儿童康复救助人数2020年是多少", k=3)[0].chunk
+    assert "残疾儿童康复救助人数" in top.text and "9114" in top.text
+    assert "序号" in top.clause_path and "2020" in top.text
+
+
+def test_naming_a_doc_number_restricts_to_that_document(pipeline: Pipeline):
+    for printed in ("嘉政办发〔2024〕6号", "嘉政办发[2024]6 号"):
+        hits = pipeline.search(f"{printed}对监督管理有什么要求", k=5)
+        assert hits and all(h.chunk.doc_number == "嘉政办发〔2024〕6号" for h in hits)
+    assert any("谁举办、谁负责" in h.chunk.text for h in hits)
+
+
+def test_filters_by_issuer_year_and_document(pipeline: Pipeline):
+    question = "支持科技企业发展的奖励政策"
+    jx = pipeline.search(question, k=10, filters=Filters(issuer="嘉兴市"))
+    assert jx and all(h.chunk.source_file == "jx-gazette-2024-03.txt" for h in jx)
+    y2021 = pipeline.search(question, k=10, filters=Filters(year=2021))
+    assert y2021 and all(h.chunk.date.startswith("2021") for h in y2021)
+    doc = pipeline.search(question, k=10, filters=Filters(doc="妇女发展"))
+    assert doc and all(h.chunk.part == "浙江省妇女发展“十四五”规划" for h in doc)
+    assert pipeline.search(question, k=10, filters=Filters(year=1999)) == []
+
+
+def test_modes_differ_and_return_k_hits(pipeline: Pipeline):
+    question = "公建民营养老机构合同期限"
+    by_mode = {m: pipeline.search(question, k=7, mode=m) for m in Mode}
+    assert all(len(hits) == 7 for hits in by_mode.values())
+    assert [h.rank for h in by_mode[Mode.HYBRID]] == list(range(1, 8))
+    scores = [h.score for h in by_mode[Mode.HYBRID]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_follow_up_uses_the_conversation(pipeline: Pipeline):
+    hits = pipeline.search("那非全日制的呢?", k=3, history=["嘉兴最低月工资标准是多少?"])
+    assert hits[0].chunk.doc_number == "嘉政发〔2024〕9号"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "问" * 501])
+def test_bad_questions_get_a_clear_message(pipeline: Pipeline, question: str):
+    with pytest.raises(QuestionError):
+        pipeline.search(question)
+
+
+def test_cli_search_json_and_batch_contract(tmp_path, capsys):
+    assert main(["search", "嘉兴最低月工资标准", "--k", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["hits"]) == 2
+    keys = {"rank", "score", "chunk_id", "source_file", "doc_title", "doc_number", "clause_path", "text"}
+    assert keys <= set(out["hits"][0])
+
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "t1", "question": "嘉兴最低月工资标准是多少?"},
+        {"id": "t2", "question": "那非全日制呢?", "history": ["嘉兴最低月工资标准是多少?"]},
+        {"id": "t3", "question": ""},
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    run = tmp_path / "run.jsonl"
+    assert main(["search", "--questions", str(questions), "--k", "10", "--out", str(run)]) == 0
+    records = [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["t1", "t2", "t3"]
+    assert len(records[0]["hits"]) == 10 and records[2]["hits"] == []
+    assert keys <= set(records[1]["hits"][0])
+
+
+def test_cli_empty_question_exits_with_message(capsys):
+    assert main(["search", "  "]) == 2
+    assert "问题为空" in capsys.readouterr().err
