@@ -29,7 +29,9 @@ def _load_sentence_transformer(path: str) -> SentenceTransformer:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar at every start
     return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
