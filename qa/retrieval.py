@@ -15,11 +15,17 @@ from enum import Enum
 
 import numpy as np
 
-from qa.chunking import Chunk
+from qa.chunking import CLOSING_PATH, Chunk
 from qa.embedding import Embedder
 from qa.index import Index
 from qa.lexical import normalize
 from qa.parsing import doc_number_pattern, normalize_doc_number
+
+_ASKS_WHEN_IN_FORCE = re.compile(
+    r"(施行|实施|生效|执行|有效期|废止).{0,8}(什么时候|哪天|何时|日期|多久|哪一天|到期)"
+    r"|(什么时候|哪天|何时|哪一天|从哪).{0,10}(施行|实施|生效|执行|有效)"
+)
+"""A question about when a document takes effect or expires: its closing provision answers it."""
 
 
 class Mode(str, Enum):
@@ -148,6 +154,7 @@ class Retriever:
         self.dense_weight = dense_weight
         self.prior_weight = prior_weight
         self.prior = DocumentPrior(index.chunks)
+        self.closing = np.array([c.clause_path == CLOSING_PATH for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
 
     def dense_scores(self, query: str) -> np.ndarray:
@@ -188,6 +195,9 @@ class Retriever:
             + self.dense_weight * _scaled(dense[pool])
             + self.prior_weight * self.prior.scores(query)[self.prior.chunk_doc[pool]]
         )
+        if _ASKS_WHEN_IN_FORCE.search(query):
+            closing = np.flatnonzero(self.closing & allowed)
+            fused[closing] = np.maximum(fused[closing], 0.0) + 1.0 + self.dense_weight
         return self._top(fused, k)
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
