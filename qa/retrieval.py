@@ -90,7 +90,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", normalize(text))
 
 
-def _ngrams(text: str, n: int = 3) -> set[str]:
+def _ngrams(text: str, n: int = 2) -> set[str]:
     """Character n-grams of the Chinese text (digits and Latin letters dropped: years and numbers
     say nothing about which document is meant)."""
     chars = re.sub(r"[^\u4e00-\u9fff]", "", _squash(text))
@@ -104,9 +104,9 @@ def _names(chunk: Chunk) -> str:
 
 
 class DocumentPrior:
-    """How strongly a question names each document: the IDF-weighted character trigrams that the
-    question shares with the document's names (title, plan title, issuer). Trigrams shared by every
-    document (浙江省, 人民政府) weigh nothing."""
+    """How strongly a question names each document: the IDF-weighted character bigrams that the
+    question shares with the document's names (title, plan title, issuer), so that 嘉兴, 妇女 or 商务
+    count. Bigrams shared by every document (浙江, 政府) weigh nothing."""
 
     def __init__(self, chunks: list[Chunk]) -> None:
         keys = [(c.source_file, c.doc_number, c.doc_title, c.part) for c in chunks]
@@ -119,7 +119,7 @@ class DocumentPrior:
         n = len(self.doc_keys)
         self.idf = {b: math.log(n / d) for b, d in df.items()}
         self.saturation = 3 * math.log(n)
-        """Weight at which a document counts as fully named: about three distinctive trigrams."""
+        """Weight at which a document counts as fully named: about three distinctive bigrams."""
 
     def scores(self, query: str) -> np.ndarray:
         """Per document, in [0, 1]: 1 for the document the question names best, 0 when none."""
