@@ -13,9 +13,9 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from qa.parsing import Block, BlockKind, Document
+from qa.parsing import Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 """Bump when chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -26,8 +26,8 @@ _LEVELS: list[tuple[float, re.Pattern[str]]] = [
     (1.0, re.compile(r"^[一二三四五六七八九十]+、")),
     (1.5, re.compile(r"^第[一二三四五六七八九十百]+条")),
     (2.0, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
-    (2.5, re.compile(r"^专栏\s*\d+")),
-    (3.0, re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
+    (2.5, re.compile(r"^(专栏|表)\s*\d+")),
+    (3.0, re.compile(r"^\d{1,3}\s*[.．、](?!\d)")),
     (4.0, re.compile(r"^[(（]\d{1,2}[)）]")),
     (5.0, re.compile(r"^——")),
 ]
@@ -104,8 +104,10 @@ def _units(doc: Document) -> list[_Unit]:
             units.append(_Unit([], [block], heading_only=True))
             continue
         if block.kind == BlockKind.TABLE_ROW:
-            row_label = _row_label(block.text)
-            path = [label for _, label in stack] + ([block.table] if block.table else []) + [row_label]
+            path = [label for _, label in stack]
+            if block.table and (not path or squash(path[-1]) != squash(block.table)):
+                path.append(block.table)  # a caption that is not a heading of its own
+            path.append(_row_label(block.text))
             units.append(_Unit(path, [block], table=True))
             continue
         if block.kind == BlockKind.CAPTION and not block.table:

@@ -368,11 +368,12 @@ class CorpusError(RuntimeError):
 def read_text(path: Path) -> str:
     """Read a corpus file as UTF-8 (with or without BOM), falling back to GB18030; clear error otherwise."""
     raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
+    if b"\x00" not in raw:  # NUL bytes: UTF-16 or binary, never text in these encodings
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
     raise CorpusError(f"{path}: not UTF-8 or GB18030 text; convert it to UTF-8 and rebuild the index")
 
 

@@ -611,11 +611,6 @@ def test_read_text_rejects_binary_garbage_clearly(tmp_path: Path, garbage: bytes
     assert str(path) in message and "UTF-8" in message and "GB18030" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qa/parsing.py read_text: text with NUL bytes is accepted; UTF-16LE without a BOM decodes "
-    "as GB18030 mojibake, and ASCII-range binary decodes as UTF-8, instead of raising CorpusError",
-)
 @pytest.mark.parametrize(
     "content",
     [("浙江省人民政府公报 " * 20).encode("utf-16-le"), bytes(range(128)) * 8],
