@@ -213,7 +213,7 @@ def _setup(config: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qa`` console script."""
     from qa.evaluation import load_questions  # noqa: F401  (fail early on a broken install)
-    from qa.index import IndexError_
+    from qa.index import IndexUnusable
     from qa.models import ModelError
     from qa.parsing import CorpusError
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "search":
             return _search(args, config)
         return _eval(args, config)
-    except (ModelError, CorpusError, IndexError_, OSError, ValueError) as exc:
+    except (ModelError, CorpusError, IndexUnusable, OSError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

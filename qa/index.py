@@ -26,7 +26,7 @@ BM25_DIR = "bm25"
 FORMAT = 2
 
 
-class IndexError_(RuntimeError):
+class IndexUnusable(RuntimeError):
     """The index is missing, stale or damaged (the message says which, and what happens next)."""
 
 
@@ -141,19 +141,19 @@ def stale_reason(config: Config, model_id: str) -> str | None:
 
 
 def load_index(index_dir: Path) -> Index:
-    """Load a built index; raises :class:`IndexError_` with a plain message when a file is damaged."""
+    """Load a built index; raises :class:`IndexUnusable` with a plain message when a file is damaged."""
     manifest = read_manifest(index_dir)
     if manifest is None:
-        raise IndexError_(f"no usable index in {index_dir}")
+        raise IndexUnusable(f"no usable index in {index_dir}")
     try:
         with open(index_dir / CHUNKS, encoding="utf-8") as fh:
             chunks = [Chunk(**json.loads(line)) for line in fh]
         dense = faiss.read_index(str(index_dir / DENSE))
         bm25 = BM25Index.load(index_dir / BM25_DIR)
     except Exception as exc:  # any damage to these files means: rebuild
-        raise IndexError_(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc})") from exc
+        raise IndexUnusable(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc})") from exc
     if dense.ntotal != len(chunks):
-        raise IndexError_(f"the index in {index_dir} is damaged (vectors and chunks differ in number)")
+        raise IndexUnusable(f"the index in {index_dir} is damaged (vectors and chunks differ in number)")
     return Index(chunks, dense, bm25, manifest)
 
 
@@ -163,7 +163,7 @@ def ensure_index(config: Config, embedder: Embedder, progress: bool = True) -> I
     if reason is None:
         try:
             return load_index(config.index_dir)
-        except IndexError_ as exc:
+        except IndexUnusable as exc:
             reason = str(exc)
     print(f"building the index ({reason})…", file=sys.stderr)
     return build_index(config, embedder, progress=progress)

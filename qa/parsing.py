@@ -289,7 +289,7 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
             while j < len(lines) and "\t" in lines[j].text:
                 j += 1
             caption = _caption(doc)
-            _, rows = tables.tab_rows([lines[k].text for k in range(i, j)])
+            rows = tables.tab_rows([lines[k].text for k in range(i, j)])
             header = lines[i]
             doc.blocks.append(
                 Block(texts[i].replace("\t", " "), header.start, header.end, BlockKind.CAPTION, part, caption)

@@ -33,8 +33,8 @@ def format_row(headers: list[str], cells: list[str]) -> str:
     return ROW_SEP.join(parts)
 
 
-def tab_rows(lines: list[str]) -> tuple[str, list[str]]:
-    """Rows of a tab-separated table: returns (header line text, one formatted line per data row).
+def tab_rows(lines: list[str]) -> list[str]:
+    """Rows of a tab-separated table: one formatted line per data row.
 
     The first line is the header row. An empty leading cell (a merged cell in the source) takes the
     value of the row above, so every row can be read on its own.
@@ -52,7 +52,7 @@ def tab_rows(lines: list[str]) -> tuple[str, list[str]]:
             cells[0] = above[0]
         above = cells
         rows.append(format_row(headers, cells))
-    return lines[0], rows
+    return rows
 
 
 def _merge_two_level(headers: list[str], width: int) -> list[str]:
