@@ -82,6 +82,8 @@ _ADOPTED = re.compile(rf"^[(（]{_DATE}(.+?)(通过|批准|发布)[)）]$")
 _EFFECTIVE = re.compile(rf"自\s*{_DATE}\s*起\s*(?:施行|实施|执行|生效)")
 _VALID_UNTIL = re.compile(rf"有效期至\s*{_DATE}")
 _VALID_YEARS = re.compile(r"有效期\s*(\d{1,2})\s*年")
+_TITLE_TAIL = re.compile(r"^[(（][^()（）]{1,20}[)）]$")
+"""The last line of a title printed over two lines, e.g. ``(2024-2026 年)``."""
 _SECTION = re.compile(r"^【(.+?)】\s*(.*)$")
 _MASTHEAD = re.compile(r"^\S{2,12}人民政府公报$")
 
@@ -280,9 +282,11 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
         )
         after_signature = False
         if is_part and squash(s) != title:
-            part = squash(s)
-            doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.PART_TITLE, part))
-            i += 1
+            end = i + 1 if i + 1 < len(lines) and _TITLE_TAIL.match(texts[i + 1]) else i
+            text = "".join(texts[i : end + 1])
+            part = squash(text)
+            doc.blocks.append(Block(text, ln.start, lines[end].end, BlockKind.PART_TITLE, part))
+            i = end + 1
             continue
         if "\t" in s:
             j = i

@@ -235,12 +235,6 @@ def test_attached_plans_are_the_documents_parts(docs: list[Document], key: str, 
     assert all(not b.part for b in d.blocks[:3])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qa/parsing.py _document: the attached plan's title is printed over two lines "
-    "('关于强化…三年行动计划' / '(2024-2026 年)'); only the first line becomes the PART_TITLE, the "
-    "second is left as a paragraph, so the part lacks the year range the notice cites it by",
-)
 def test_part_title_printed_over_two_lines(docs: list[Document]):
     d = _doc(docs, "嘉政办发〔2024〕7号")
     assert d.parts == ["关于强化企业科技创新主体地位加快企业创新能力提升三年行动计划(2024-2026年)"]
