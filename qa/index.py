@@ -65,7 +65,7 @@ def _files_digest(folder: Path) -> dict[str, str]:
 def build_index(config: Config, embedder: Embedder, progress: bool = True) -> Index:
     """Parse, chunk, embed and index the corpus into ``config.index_dir`` (atomically)."""
     timings: dict[str, float] = {}
-    t = time.perf_counter()
+    start = t = time.perf_counter()
     corpus = _corpus_state(config)
     docs = parse_corpus(config.corpus_dir)
     timings["parse_s"] = time.perf_counter() - t
@@ -93,6 +93,7 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
             fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
     faiss.write_index(dense, str(tmp / DENSE))
     bm25.save(tmp / BM25_DIR)
+    timings["total_s"] = time.perf_counter() - start
     manifest = {
         **_settings(config, embedder.model_id),
         "corpus": corpus,
