@@ -122,7 +122,8 @@ class DocumentPrior:
         """Weight at which a document counts as fully named: about three distinctive bigrams."""
 
     def scores(self, query: str) -> np.ndarray:
-        """Per document, in [0, 1]: 1 for the document the question names best, 0 when none."""
+        """Per document, in [0, 1]: 0 when the question shares no distinctive name bigram with it,
+        1 from ``saturation`` on."""
         q = _ngrams(query)
         weights = np.array([sum(self.idf.get(b, 0.0) for b in q & grams) for grams in self.doc_grams])
         return np.minimum(weights / self.saturation, 1.0)
