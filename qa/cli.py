@@ -6,10 +6,17 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from qa.answering import Answer
 from qa.config import ROOT, Config
+from qa.generation import Backend
 from qa.retrieval import Filters, Hit, Mode
+
+if TYPE_CHECKING:
+    from qa.pipeline import Pipeline
 
 EXIT_USAGE = 2
 
@@ -25,9 +32,47 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, help="CPU threads (default: 2)")
 
 
+def _llm(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("answering model (defaults from QA_LLM_* environment variables)")
+    g.add_argument("--llm-backend", choices=[b.value for b in Backend], help="default: llama.cpp")
+    g.add_argument(
+        "--llm-model",
+        help="qwen2.5-coder-1.5b-instruct (built in), a .gguf file, a Hugging Face model (transformers) "
+        "or the served model's name (openai)",
+    )
+    g.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument("--llm-threads", type=int, help="CPU threads of the answering model (default: 2)")
+    g.add_argument(
+        "--passages", dest="answer_passages", type=int, help="passages given to the model (default: 5)"
+    )
+    g.add_argument(
+        "--context-chars", type=int, help="characters of passage text in the prompt (default: 900)"
+    )
+
+
+_SETTINGS = (
+    "corpus_dir",
+    "index_dir",
+    "models_dir",
+    "embed_model",
+    "threads",
+    "llm_backend",
+    "llm_model",
+    "llm_url",
+    "llm_threads",
+    "answer_passages",
+    "context_chars",
+)
+
+
 def _config(args: argparse.Namespace) -> Config:
-    keys = ("corpus_dir", "index_dir", "models_dir", "embed_model", "threads")
-    return Config.from_env(**{k: getattr(args, k, None) for k in keys})
+    return Config.from_env(**{k: getattr(args, k, None) for k in _SETTINGS})
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--doc", help="only this document: its 发文字号 or words of its title")
+    parser.add_argument("--issuer", help="only documents of this issuer (e.g. 嘉兴市人民政府)")
+    parser.add_argument("--year", type=int, help="only documents issued in this year")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,18 +99,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5, help="number of passages (default: 5)")
     p.add_argument("--json", action="store_true", help="print the hits as JSON")
     p.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.HYBRID.value, help="retriever")
-    p.add_argument("--doc", help="only this document: its 发文字号 or words of its title")
-    p.add_argument("--issuer", help="only documents of this issuer (e.g. 嘉兴市人民政府)")
-    p.add_argument("--year", type=int, help="only documents issued in this year")
+    _filters(p)
     p.add_argument("--questions", type=Path, help="batch: a question file in the benchmark format (JSONL)")
     p.add_argument("--out", type=Path, help="batch: where to write the run (JSONL)")
     _common(p)
+
+    p = sub.add_parser(
+        "ask",
+        help="answer a question from the documents, citing the passages",
+        description="Answer a question from the documents with the local model, citing the passages as [n]. "
+        "With no question and no --questions, reads questions from standard input, one per line.",
+    )
+    p.add_argument("question", nargs="?", help="the question, in plain words")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    _filters(p)
+    p.add_argument("--questions", type=Path, help="batch: a question file in the benchmark format (JSONL)")
+    p.add_argument("--out", type=Path, help="batch: where to write the answers (JSONL)")
+    _common(p)
+    _llm(p)
 
     p = sub.add_parser("eval", help="retrieval benchmark against baselines, with build time and latency")
     p.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev.jsonl", help="question file")
     p.add_argument("--out-dir", type=Path, default=ROOT / "eval" / "results", help="where to write results")
     p.add_argument("--no-naive", action="store_true", help="skip the naive baseline (slow to embed once)")
+    p.add_argument(
+        "--answers",
+        action="store_true",
+        help="also answer every question with the model and score the answers",
+    )
     _common(p)
+    _llm(p)
     return parser
 
 
@@ -82,50 +146,116 @@ def _print_hits(hits: list[Hit]) -> None:
         print()
 
 
-def _search(args: argparse.Namespace, config: Config) -> int:
+def _batch(args: argparse.Namespace, record: Callable[[dict], dict]) -> int:
+    """Write ``record(row)`` for every row of ``--questions`` to ``--out`` (JSONL)."""
     from qa.evaluation import load_questions
-    from qa.pipeline import Pipeline, QuestionError
+    from qa.pipeline import QuestionError
 
-    if args.questions and not args.out:
-        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
-        return EXIT_USAGE
-    rows = load_questions(args.questions) if args.questions else None
-    pipeline = Pipeline(config)
-    mode = Mode(args.mode)
-    filters = Filters(args.doc, args.issuer, args.year)
-    if rows is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as fh:
-            for row in rows:
-                try:
-                    hits = pipeline.search(row["question"], args.k, mode, filters, row.get("history"))
-                except QuestionError as exc:
-                    print(f"{row.get('id')}: {exc}", file=sys.stderr)
-                    hits = []
-                record = {"id": row["id"], "hits": [h.to_dict() for h in hits]}
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        print(f"wrote {len(rows)} results to {args.out}", file=sys.stderr)
-        return 0
+    rows = load_questions(args.questions)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for row in rows:
+            try:
+                out = record(row)
+            except QuestionError as exc:
+                print(f"{row.get('id')}: {exc}", file=sys.stderr)
+                out = {}
+            fh.write(json.dumps({"id": row["id"], **out}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(rows)} results to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _interactive(args: argparse.Namespace, respond: Callable[[str], None]) -> int:
+    """``respond`` to the question argument, or to each line of standard input."""
+    from qa.pipeline import QuestionError
+
     questions = [args.question] if args.question is not None else (line for line in sys.stdin)
     if args.question is None and sys.stdin.isatty():
         print("输入问题后回车（Ctrl-D 结束）：", file=sys.stderr)
     status = 0
     for question in questions:
         try:
-            hits = pipeline.search(question, args.k, mode, filters)
+            respond(question)
         except QuestionError as exc:
             print(exc, file=sys.stderr)
             status = EXIT_USAGE
-            continue
+    return status
+
+
+def _search(args: argparse.Namespace, config: Config) -> int:
+    from qa.pipeline import Pipeline
+
+    if args.questions and not args.out:
+        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    pipeline = Pipeline(config)
+    mode = Mode(args.mode)
+    filters = Filters(args.doc, args.issuer, args.year)
+    if args.questions:
+        return _batch(
+            args,
+            lambda row: {
+                "hits": [
+                    h.to_dict()
+                    for h in pipeline.search(row["question"], args.k, mode, filters, row.get("history"))
+                ]
+            },
+        )
+
+    def respond(question: str) -> None:
+        hits = pipeline.search(question, args.k, mode, filters)
         if args.json:
-            print(
-                json.dumps(
-                    {"question": question.strip(), "hits": [h.to_dict() for h in hits]}, ensure_ascii=False
-                )
-            )
+            record = {"question": question.strip(), "hits": [h.to_dict() for h in hits]}
+            print(json.dumps(record, ensure_ascii=False))
         else:
             _print_hits(hits)
-    return status
+
+    return _interactive(args, respond)
+
+
+def _print_answer(answer: Answer, streamed: bool) -> None:
+    if not streamed or answer.abstained or answer.invalid_markers:
+        if streamed:
+            print("\n（校验后的回答）")
+        print(answer.text)
+    else:
+        print()
+    for statement in answer.unsupported:
+        print(f"⚠ 未在所引条款中找到依据的数字或日期：{statement}")
+    if answer.cited:
+        print("\n来源：")
+        _print_hits(
+            [Hit(n, answer.passages[n - 1].score, answer.passages[n - 1].chunk) for n in answer.cited]
+        )
+
+
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    from qa.pipeline import Pipeline
+
+    if args.questions and not args.out:
+        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    pipeline = Pipeline(config)
+    filters = Filters(args.doc, args.issuer, args.year)
+    if args.questions:
+        return _batch(args, lambda row: pipeline.ask(row["question"], row.get("history"), filters).to_dict())
+
+    def respond(question: str) -> None:
+        answer = None
+        for item in pipeline.ask_stream(question, filters=filters):
+            if isinstance(item, Answer):
+                answer = item
+            elif args.stream and args.json:
+                print(json.dumps({"delta": item}, ensure_ascii=False), flush=True)
+            elif args.stream:
+                print(item, end="", flush=True)
+        assert answer is not None
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer, args.stream)
+
+    return _interactive(args, respond)
 
 
 def _eval(args: argparse.Namespace, config: Config) -> int:
@@ -193,7 +323,44 @@ def _eval(args: argparse.Namespace, config: Config) -> int:
             for qid, hits in run.hits.items():
                 fh.write(json.dumps({"id": qid, "hits": hits}, ensure_ascii=False) + "\n")
     print(f"\nwrote {args.out_dir / (stem + '.md')} and .json", file=sys.stderr)
+    if args.answers:
+        _eval_answers(args, config, pipeline, rows)
     return 0
+
+
+def _eval_answers(args: argparse.Namespace, config: Config, pipeline: Pipeline, rows: list[dict]) -> None:
+    """Answer every question, score the answers, and write ``answers-<questions>.{md,json,run.jsonl}``."""
+    from qa import evaluation as ev
+
+    t = time.perf_counter()
+    pipeline.load_generator()
+    load_s = time.perf_counter() - t
+    records: dict[str, dict] = {}
+    for i, row in enumerate(rows, 1):
+        records[row["id"]] = pipeline.ask(row["question"], row.get("history")).to_dict()
+        print(f"answered {i}/{len(rows)}", end="\r", file=sys.stderr, flush=True)
+    scores = ev.score_answers(rows, records)
+    setting = (
+        f"{config.llm_backend} {pipeline.generator.name if pipeline.generator else ''}, "
+        f"{config.llm_threads} threads, {config.answer_passages} passages, "
+        f"{config.context_chars} characters of context"
+    )
+    text = "\n\n".join(
+        [
+            f"Answers on {args.questions} ({len(rows)} questions; {setting}; model load {load_s:.1f} s)",
+            ev.answer_table(scores),
+        ]
+    )
+    print("\n" + text)
+    stem = f"answers-{Path(args.questions).stem}"
+    report = {"questions": str(args.questions), "setting": setting, "model_load_s": load_s, "results": scores}
+    (args.out_dir / f"{stem}.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    (args.out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
+    with open(args.out_dir / f"{stem}.run.jsonl", "w", encoding="utf-8") as fh:
+        for qid, record in records.items():
+            fh.write(json.dumps({"id": qid, **record}, ensure_ascii=False) + "\n")
 
 
 def _setup(config: Config) -> int:
@@ -210,6 +377,7 @@ def _setup(config: Config) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qa`` console script."""
     from qa.evaluation import load_questions  # noqa: F401  (fail early on a broken install)
+    from qa.generation import GenerationError
     from qa.index import IndexUnusable
     from qa.models import ModelError
     from qa.parsing import CorpusError
@@ -230,8 +398,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "search":
             return _search(args, config)
+        if args.command == "ask":
+            return _ask(args, config)
         return _eval(args, config)
-    except (ModelError, CorpusError, IndexUnusable, OSError, ValueError) as exc:
+    except (ModelError, GenerationError, CorpusError, IndexUnusable, OSError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

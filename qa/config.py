@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EMBED_MODEL = "multilingual-e5-small"
 """The built-in embedding model: assembled offline from PyPI packages (see :mod:`qa.models`)."""
 
+DEFAULT_LLM_MODEL = "qwen2.5-coder-1.5b-instruct"
+"""The built-in answering model: a GGUF assembled offline from PyPI packages (see :mod:`qa.models`)."""
+
 
 @dataclass
 class Config:
@@ -31,6 +34,17 @@ class Config:
         prior_weight: how much a question that names a document lifts that document's clauses.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
+        llm_backend: ``llama.cpp`` (CPU default), ``transformers`` (GPU machines) or ``openai`` (any
+            OpenAI-compatible HTTP endpoint: vLLM, Ollama, llama.cpp server).
+        llm_model: ``qwen2.5-coder-1.5b-instruct`` (built in), a ``.gguf`` file (llama.cpp, transformers),
+            a Hugging Face model folder or name (transformers), or the served model's name (openai).
+        llm_url: base URL of the OpenAI-compatible endpoint, e.g. ``http://127.0.0.1:8000/v1``.
+        llm_api_key: its API key, if it needs one.
+        llm_threads: CPU threads for the answering model.
+        llm_ctx: context window of the answering model, in tokens.
+        answer_passages: how many of the best passages the model is given.
+        context_chars: budget of passage text in the prompt (the first token comes after reading it).
+        max_answer_tokens: the longest answer, in tokens.
     """
 
     corpus_dir: Path = field(default_factory=lambda: ROOT / "corpus")
@@ -45,6 +59,15 @@ class Config:
     prior_weight: float = 0.2
     max_question_chars: int = 500
     threads: int = 2
+    llm_backend: str = "llama.cpp"
+    llm_model: str = DEFAULT_LLM_MODEL
+    llm_url: str = ""
+    llm_api_key: str = ""
+    llm_threads: int = 2
+    llm_ctx: int = 4096
+    answer_passages: int = 5
+    context_chars: int = 900
+    max_answer_tokens: int = 200
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

@@ -206,3 +206,93 @@ def type_table(scores: dict[str, dict[str, float]]) -> str:
             f"| {t} | " + " | ".join(f"{s[c]:.0f}" if c == "n" else f"{s[c]:.3f}" for c in cols) + " |"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- answers
+
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _bigram_set(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def answer_correct(row: dict, record: dict) -> bool:
+    """Scoring of ``FORMAT.md``: an unanswerable question must be abstained on; an answer is correct
+    when it holds the gold answer or an alias, or (numeric, date, multi) every number of the gold
+    answer, or (locate) the gold document number, or 60% of the gold answer's character bigrams."""
+    if row.get("type") == "unanswerable":
+        return bool(record.get("abstained"))
+    if record.get("abstained"):
+        return False
+    answer = norm(record.get("answer", ""))
+    gold = norm(row["answer"])
+    if any(norm(a) and norm(a) in answer for a in [row["answer"], *row.get("answer_aliases", [])]):
+        return True
+    numbers = _DIGITS.findall(gold)
+    if row.get("type") in ("numeric", "date", "multi") and numbers:
+        return set(numbers) <= set(_DIGITS.findall(answer))
+    if row.get("type") == "locate" and row.get("doc_number"):
+        return all(norm(d) in answer for d in row["doc_number"].split("；"))
+    wanted = _bigram_set(gold)
+    return bool(wanted) and len(wanted & _bigram_set(answer)) >= 0.6 * len(wanted)
+
+
+ANSWER_COLUMNS = (
+    "n",
+    "accuracy",
+    "citation_hit",
+    "false_abstention",
+    "abstention_unanswerable",
+    "unsupported_rate",
+    "first_token_p50_s",
+    "first_token_p95_s",
+    "total_p50_s",
+    "total_p95_s",
+)
+
+
+def score_answers(rows: list[dict], records: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """Answer metrics per question type and overall (``nan`` where a metric has no question)."""
+    groups: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    for row in rows:
+        record = records.get(row["id"], {"answer": "", "abstained": False, "citations": [], "timings": {}})
+        groups[row.get("type", "")].append((row, record))
+        groups["all"].append((row, record))
+
+    def share(values: list[bool]) -> float:
+        return statistics.fmean(values) if values else float("nan")
+
+    out = {}
+    for name, pairs in groups.items():
+        answerable = [(r, rec) for r, rec in pairs if r.get("evidence")]
+        answered = [rec for _, rec in pairs if not rec.get("abstained")]
+        first = [rec["timings"]["first_token_s"] for _, rec in pairs if "first_token_s" in rec["timings"]]
+        total = [rec["timings"]["total_s"] for _, rec in pairs if "total_s" in rec["timings"]]
+        out[name] = {
+            "n": len(pairs),
+            "accuracy": share([answer_correct(r, rec) for r, rec in pairs]),
+            "citation_hit": share(
+                [any(covering(c["text"], r) for c in rec["citations"]) for r, rec in answerable]
+            ),
+            "false_abstention": share([bool(rec.get("abstained")) for _, rec in answerable]),
+            "abstention_unanswerable": share(
+                [bool(rec.get("abstained")) for r, rec in pairs if r.get("type") == "unanswerable"]
+            ),
+            "unsupported_rate": share([bool(rec.get("unsupported")) for rec in answered]),
+            "first_token_p50_s": percentile(first, 50),
+            "first_token_p95_s": percentile(first, 95),
+            "total_p50_s": percentile(total, 50),
+            "total_p95_s": percentile(total, 95),
+        }
+    return out
+
+
+def answer_table(scores: dict[str, dict[str, float]]) -> str:
+    """Markdown table of :func:`score_answers`: one row per question type, then all."""
+    lines = ["| type | " + " | ".join(ANSWER_COLUMNS) + " |", "|---" * (len(ANSWER_COLUMNS) + 1) + "|"]
+    for t in sorted(k for k in scores if k != "all") + ["all"]:
+        s = scores[t]
+        cells = ["" if s[c] != s[c] else f"{s[c]:.0f}" if c == "n" else f"{s[c]:.2f}" for c in ANSWER_COLUMNS]
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

