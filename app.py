@@ -1,0 +1,543 @@
+"""政策问答: the web chat. A thin Gradio layer over :class:`qa.pipeline.Pipeline` (the same pipeline as the
+``qa`` CLI): a chat that streams cited answers with source cards, a "查找条款" mode that lists the matching
+clauses without the model, filters, and the ``ask`` and ``locate`` API endpoints.
+
+All document and user text is HTML-escaped before it is rendered (see :func:`esc`).
+
+    python app.py [--host 127.0.0.1] [--port 7860]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import gradio as gr
+
+from qa.answering import NOT_FOUND, Answer
+from qa.chunking import Chunk
+from qa.config import Config
+from qa.generation import GenerationError
+from qa.index import IndexUnusable
+from qa.models import ModelError
+from qa.parsing import CorpusError, read_text
+from qa.pipeline import Pipeline, QuestionError, check_question
+from qa.retrieval import Filters, Hit
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+CONTEXT_CHARS = 1500
+"""Characters of the document shown on each side of a clause in the document viewer."""
+LOCATE_K = 5
+
+ASK_EXAMPLES = [
+    "嘉兴市最低工资标准现在是多少？",
+    "浙江妇女发展规划要求把孕产妇死亡率控制在多少以下？",
+    "杭州城西科创大走廊到2025年PCT国际专利申请量要达到多少件？",
+    "浙政发〔2021〕16号是从哪天开始施行的？",
+]
+LOCATE_EXAMPLES = [
+    "公建民营养老机构合同期限",
+    "高标准打造祥符荡科创绿谷",
+    "外籍高端人才工作许可",
+]
+
+_USER_ERRORS = (QuestionError, ModelError, GenerationError, IndexUnusable, CorpusError)
+"""Errors whose message is written for the user; anything else is logged and reported in general words."""
+
+_TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
+_LINKED_MARKER = re.compile(r"\[(\d+(?:, \d+)*)\]")
+"""Citation markers as :func:`qa.answering.finish` leaves them: ``[1]``, ``[1, 3]``."""
+
+
+def esc(text: object) -> str:
+    """``text`` as inert HTML text: escaped, and with ``$ { } `` ` `` as entities so that gr.HTML's
+    ``${…}`` / ``{{…}}`` templates cannot pick anything up from document or user text."""
+    return html.escape(str(text), quote=True).translate(_TEMPLATE_CHARS)
+
+
+def marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` escaped, with the character ``spans`` wrapped in ``<mark>``."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        start = max(start, last)
+        if end <= start:
+            continue
+        out += [esc(text[last:start]), f"<mark>{esc(text[start:end])}</mark>"]
+        last = end
+    out.append(esc(text[last:]))
+    return "".join(out)
+
+
+def answer_html(text: str, anchor: str | None) -> str:
+    """An answer's text escaped; with an ``anchor`` prefix its ``[n]`` markers link to the cards
+    ``{anchor}-{n}``."""
+    if anchor is None:
+        return esc(text)
+    out, last = [], 0
+    for m in _LINKED_MARKER.finditer(text):
+        links = ", ".join(f'<a class="cite" href="#{anchor}-{n}">{n}</a>' for n in m.group(1).split(", "))
+        out += [esc(text[last : m.start()]), f"<sup>[{links}]</sup>"]
+        last = m.end()
+    out.append(esc(text[last:]))
+    return "".join(out)
+
+
+def card_html(hit: Hit, label: str, anchor: str, spans: list[tuple[int, int]] | None = None) -> str:
+    """A source card: document, 发文字号, issuer, date, validity (when the index has it), clause path and
+    the passage (``spans`` highlighted), with a button that opens the document around the clause."""
+    c = hit.chunk
+    validity = hit.to_dict().get("validity")
+    meta = [
+        f'<span class="docno">{esc(c.doc_number)}</span>' if c.doc_number else "无文号",
+        esc(c.issuer) if c.issuer else "",
+        esc(c.date) if c.date else "",
+        f'<span class="validity">{esc(validity)}</span>' if validity else "",
+    ]
+    part = f'<div class="part">{esc(c.part)}</div>' if c.part else ""
+    return (
+        f'<div class="card" id="{anchor}">'
+        f'<div class="card-head"><span class="n">{esc(label)}</span> <b>{esc(c.doc_title)}</b></div>{part}'
+        f'<div class="meta">{" · ".join(m for m in meta if m)}</div>'
+        f'<div class="path">{esc(c.clause_path)}</div>'
+        f'<div class="passage">{marked(c.text, spans or [])}</div>'
+        f'<button class="open-doc" data-chunk="{esc(c.chunk_id)}">查看原文上下文</button>'
+        "</div>"
+    )
+
+
+def notice_html(message: str, kind: str = "error") -> str:
+    return f'<div class="notice {kind}">{esc(message)}</div>'
+
+
+def user_message(exc: Exception) -> str:
+    """What to tell the user about ``exc``: its own message when it is written for users, else plain
+    words (the traceback goes to the server log)."""
+    if isinstance(exc, QuestionError):
+        return str(exc)
+    if isinstance(exc, _USER_ERRORS):
+        return f"出错了：{exc}"
+    traceback.print_exc()
+    return f"内部错误（{type(exc).__name__}），请稍后再试；详情见服务器日志。"
+
+
+def parse_filters(doc: str | None, issuer: str | None, year: int | str | None) -> Filters | None:
+    """Filters from the UI or API values (empty values mean no filter)."""
+    year_text = str(year).strip() if year is not None else ""
+    if year_text and not re.fullmatch(r"\d{4}", year_text):
+        raise QuestionError(f"年份应为四位数字，例如 2021（收到：{year_text}）。")
+    filters = Filters(
+        (doc or "").strip() or None, (issuer or "").strip() or None, int(year_text or 0) or None
+    )
+    return filters if filters.doc or filters.issuer or filters.year else None
+
+
+def parse_history(history: list[str] | str | None) -> list[str]:
+    """Earlier questions of a conversation: a list, or a string with one question per line."""
+    if isinstance(history, str):
+        history = history.splitlines()
+    return [h.strip() for h in history or [] if isinstance(h, str) and h.strip()]
+
+
+class ChatApp:
+    """The handlers of the web page and the API over one shared :class:`Pipeline`."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.chunks = {c.chunk_id: c for c in pipeline.index.chunks}
+        self.doc_spans = _document_spans(pipeline.index.chunks)
+
+    # ------------------------------------------------------------------ API (gradio_client)
+
+    def ask(
+        self,
+        question: str,
+        history: list[str] | str | None = None,
+        doc: str | None = None,
+        issuer: str | None = None,
+        year: int | str | None = None,
+    ) -> dict:
+        """Answer a question from the documents. ``history``: the earlier questions of the conversation
+        (a list, or one per line). Returns the answer with its passages and citations."""
+        try:
+            filters = parse_filters(doc, issuer, year)
+            return self.pipeline.ask(question, parse_history(history), filters).to_dict()
+        except Exception as exc:
+            raise gr.Error(user_message(exc)) from exc
+
+    def locate(
+        self,
+        question: str,
+        doc: str | None = None,
+        issuer: str | None = None,
+        year: int | str | None = None,
+        k: int = LOCATE_K,
+    ) -> list[dict]:
+        """The clauses that best match a question (no model): document, 发文字号, clause path, wording."""
+        try:
+            return [h.to_dict() for h in self.search(question, doc, issuer, year, k)]
+        except Exception as exc:
+            raise gr.Error(user_message(exc)) from exc
+
+    def search(
+        self, question: str, doc: str | None, issuer: str | None, year: int | str | None, k: int
+    ) -> list[Hit]:
+        return self.pipeline.search(
+            question, k=max(1, min(int(k), 50)), filters=parse_filters(doc, issuer, year)
+        )
+
+    # ------------------------------------------------------------------ web page handlers
+
+    def chat(
+        self, question: str, turns: list[dict], doc: str | None, issuer: str | None, year: str | None
+    ) -> Iterator[tuple[str, list[dict], str, str]]:
+        """Stream one chat turn: yields (transcript, turns, question box, status)."""
+        turns = list(turns or [])
+        history = [t["question"] for t in turns]
+        try:
+            asked = check_question(question, self.pipeline.config.max_question_chars)
+            filters = parse_filters(doc, issuer, year)
+            if self.pipeline.generator is None:
+                note = "正在加载回答模型（仅第一次提问时加载，约需数秒）…"
+                yield transcript_html(turns, (asked, "", note)), turns, "", notice_html(note, "info")
+                self.pipeline.load_generator()
+            note = "正在检索并生成回答…"
+            yield transcript_html(turns, (asked, "", note)), turns, "", notice_html(note, "info")
+            text = ""
+            for item in self.pipeline.ask_stream(asked, history, filters):
+                if isinstance(item, Answer):
+                    turns = [*turns, {"question": asked, "html": turn_html(len(turns), item)}]
+                    yield transcript_html(turns), turns, "", notice_html(timing_text(item), "info")
+                    return
+                text += item
+                yield transcript_html(turns, (asked, text, "")), turns, "", ""
+        except Exception as exc:
+            yield transcript_html(turns), turns, question, notice_html(user_message(exc))
+
+    def locate_html(
+        self, question: str, doc: str | None, issuer: str | None, year: str | None, k: float
+    ) -> str:
+        """The locate results as cards."""
+        try:
+            hits = self.search(question, doc, issuer, year, int(k))
+        except Exception as exc:
+            return notice_html(user_message(exc))
+        head = f'<div class="locate-head">「{esc(question.strip())}」的匹配条款：</div>'
+        if not hits:
+            return head + notice_html("资料中未找到相关条款。", "info")
+        return head + "".join(card_html(h, f"{h.rank}.", f"loc-{h.rank}") for h in hits)
+
+    def context(self, chunk_id: str) -> str:
+        """The document around a clause (±:data:`CONTEXT_CHARS` characters, within its document), escaped,
+        with the clause marked."""
+        chunk = self.chunks.get(str(chunk_id))
+        if chunk is None:
+            return notice_html("找不到这一条款（索引可能已更新），请重新提问。")
+        try:
+            text = _corpus_text(self.pipeline.config.corpus_dir / chunk.source_file)
+        except (OSError, CorpusError) as exc:
+            return notice_html(f"无法读取原文：{exc}")
+        doc_start, doc_end = self.doc_spans[_doc_key(chunk)]
+        start, end = max(doc_start, chunk.start - CONTEXT_CHARS), min(doc_end, chunk.end + CONTEXT_CHARS)
+        before = "…" if start > doc_start else ""
+        after = "…" if end < doc_end else ""
+        body = marked(text[start:end], [(chunk.start - start, chunk.end - start)])
+        source = f"{chunk.source_file} 第 {chunk.start}–{chunk.end} 字"
+        return f'<div class="doc-source">{esc(source)}</div><div class="doc-text">{before}{body}{after}</div>'
+
+
+def _doc_key(chunk: Chunk) -> tuple[str, str, str]:
+    return chunk.source_file, chunk.doc_number, chunk.doc_title
+
+
+def _document_spans(chunks: list[Chunk]) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """Where each document lies in its corpus file: from its first clause to its last."""
+    spans: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for c in chunks:
+        start, end = spans.get(_doc_key(c), (c.start, c.end))
+        spans[_doc_key(c)] = (min(start, c.start), max(end, c.end))
+    return spans
+
+
+@lru_cache(maxsize=16)
+def _corpus_text(path: Path) -> str:
+    return read_text(path)
+
+
+def turn_html(turn: int, answer: Answer) -> str:
+    """One finished turn's answer: the text with linked markers, warnings, and the cited sources."""
+    anchor = f"t{turn}"
+    if answer.abstained:
+        return f'<div class="msg bot abstained">{answer_html(answer.text, None)}</div>'
+    warning = ""
+    if answer.unsupported:
+        items = "".join(f"<li>{esc(s)}</li>" for s in answer.unsupported)
+        warning = (
+            '<div class="notice warn">以下说法中的数字或日期未在所引条款中找到，请核对原文：'
+            f"<ul>{items}</ul></div>"
+        )
+    cards = "".join(
+        card_html(answer.passages[n - 1], f"[{n}]", f"{anchor}-{n}", answer.highlights(n))
+        for n in answer.cited
+    )
+    sources = f'<div class="sources"><div class="sources-head">引用来源</div>{cards}</div>' if cards else ""
+    return f'<div class="msg bot">{answer_html(answer.text, anchor)}</div>{warning}{sources}'
+
+
+def transcript_html(turns: list[dict], pending: tuple[str, str, str] | None = None) -> str:
+    """The conversation: each finished turn, then the ``pending`` one (question, text so far, state)."""
+    parts = [f'<div class="msg user">{esc(t["question"])}</div>{t["html"]}' for t in turns]
+    if pending:
+        question, text, state = pending
+        body = esc(text) if text else f'<span class="state">{esc(state)}</span>'
+        parts.append(f'<div class="msg user">{esc(question)}</div><div class="msg bot pending">{body}</div>')
+    if not parts:
+        return (
+            '<div class="chat empty">请输入关于浙江省、嘉兴市政策文件的问题；回答只依据资料，并标出出处。'
+            f"资料中没有答案时会回答“{NOT_FOUND}”。</div>"
+        )
+    return '<div class="chat">' + "".join(f'<div class="turn">{p}</div>' for p in parts) + "</div>"
+
+
+def timing_text(answer: Answer) -> str:
+    t = answer.timings
+    parts = [f"检索 {t.get('retrieval_s', 0):.2f} 秒"]
+    if "first_token_s" in t:
+        parts.append(f"首字 {t['first_token_s']:.1f} 秒")
+    parts.append(f"共 {t.get('total_s', 0):.1f} 秒")
+    return "回答完成：" + "，".join(parts) + "。"
+
+
+def filter_choices(chunks: list[Chunk]) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Choices of the document, issuer and year filters, from the index."""
+    docs: dict[str, str] = {}
+    for c in chunks:
+        value = c.doc_number or c.part or c.doc_title
+        docs.setdefault(value, f"{c.doc_number} {c.doc_title}".strip() if c.doc_number else value)
+    issuers = sorted({c.issuer for c in chunks if c.issuer})
+    years = sorted({c.date[:4] for c in chunks if c.date[:4].isdigit()}, reverse=True)
+    return [(label, value) for value, label in docs.items()], issuers, years
+
+
+VIEWER_JS = """
+element.addEventListener('click', async (event) => {
+  const button = event.target.closest('button.open-doc');
+  if (!button) return;
+  const card = button.closest('.card');
+  const open = card.querySelector('.doc-context');
+  if (open) { open.remove(); button.textContent = '查看原文上下文'; return; }
+  button.disabled = true;
+  button.textContent = '正在打开…';
+  const box = document.createElement('div');
+  box.className = 'doc-context';
+  try {
+    box.innerHTML = await server.context(button.dataset.chunk);
+  } catch (error) {
+    box.textContent = '无法打开原文，请稍后再试。';
+  }
+  card.appendChild(box);
+  button.disabled = false;
+  button.textContent = '收起原文';
+  const text = box.querySelector('.doc-text');
+  const mark = box.querySelector('mark');
+  if (text && mark) text.scrollTop = mark.offsetTop - text.offsetTop - 40;
+});
+"""
+
+CSS = """
+.chat, .locate-results { display: flex; flex-direction: column; gap: 10px; }
+.chat.empty { color: var(--body-text-color-subdued); padding: 24px; text-align: center; }
+.turn { display: flex; flex-direction: column; gap: 6px; }
+.msg { padding: 10px 14px; border-radius: 10px; white-space: pre-wrap; line-height: 1.6; max-width: 92%; }
+.msg.user { align-self: flex-end; background: var(--color-accent-soft); }
+.msg.bot { align-self: flex-start; background: var(--background-fill-secondary); }
+.msg.bot.abstained { border-left: 4px solid #d97706; }
+.msg .state { color: var(--body-text-color-subdued); }
+a.cite { text-decoration: none; font-weight: 600; }
+.sources-head, .locate-head { font-weight: 600; margin: 4px 0; }
+.card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 6px 0;
+  background: var(--background-fill-primary); }
+.card:target { outline: 2px solid var(--color-accent); }
+.card .n { color: var(--color-accent); font-weight: 700; }
+.card .part { color: var(--body-text-color-subdued); }
+.card .meta, .card .path, .doc-source { color: var(--body-text-color-subdued); font-size: 0.9em;
+  margin: 2px 0; }
+.card .docno { font-weight: 600; color: var(--body-text-color); }
+.card .validity { border: 1px solid currentColor; border-radius: 4px; padding: 0 4px; }
+.card .passage { white-space: pre-wrap; margin-top: 6px; line-height: 1.6; }
+.card mark, .doc-context mark { background: #fde68a; color: inherit; }
+.card button.open-doc { margin-top: 6px; font-size: 0.85em; border: 1px solid var(--border-color-primary);
+  border-radius: 4px; padding: 2px 8px; cursor: pointer; background: var(--background-fill-secondary); }
+.doc-text { white-space: pre-wrap; max-height: 360px; overflow-y: auto; border-top: 1px dashed
+  var(--border-color-primary); margin-top: 6px; padding-top: 6px; line-height: 1.6; }
+.notice { padding: 8px 12px; border-radius: 6px; margin: 4px 0; }
+.notice.error { background: #fee2e2; color: #991b1b; }
+.notice.warn { background: #fef3c7; color: #92400e; }
+.notice.info { color: var(--body-text-color-subdued); padding: 2px 4px; }
+"""
+
+
+def build_demo(app: ChatApp) -> gr.Blocks:
+    """The page: 问答 and 查找条款 tabs over shared filters, plus the ``ask`` and ``locate`` endpoints."""
+    doc_choices, issuers, years = filter_choices(app.pipeline.index.chunks)
+
+    def context(chunk_id: str) -> str:  # server functions must be plain functions
+        return app.context(chunk_id)
+
+    with gr.Blocks(title="政策问答", analytics_enabled=False) as demo:
+        gr.HTML(
+            "<h2>政策问答</h2><p>浙江省、嘉兴市政策文件的本地问答：回答只依据文件原文，并列出出处"
+            "（文件、发文字号、条款）。</p>",
+            js_on_load=None,
+        )
+        with gr.Accordion("筛选：文件、发文机关、年份", open=False), gr.Row():
+            doc = gr.Dropdown(
+                [("全部文件", ""), *doc_choices], value="", label="文件", allow_custom_value=True, scale=3
+            )
+            issuer = gr.Dropdown(
+                [("全部机关", ""), *[(i, i) for i in issuers]],
+                value="",
+                label="发文机关",
+                allow_custom_value=True,
+                scale=2,
+            )
+            year = gr.Dropdown([("全部年份", ""), *[(y, y) for y in years]], value="", label="年份", scale=1)
+        filters = [doc, issuer, year]
+        with gr.Tabs():
+            with gr.Tab("问答", id="ask"):
+                transcript = gr.HTML(
+                    transcript_html([]),
+                    elem_id="transcript",
+                    js_on_load=VIEWER_JS,
+                    server_functions=[context],
+                    autoscroll=True,
+                )
+                status = gr.HTML("", elem_id="status", js_on_load=None)
+                turns = gr.State([])
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="输入问题，回车发送（可追问，例如“那嘉兴呢？”）",
+                        show_label=False,
+                        elem_id="question",
+                        scale=8,
+                        max_lines=4,
+                    )
+                    send = gr.Button("提问", variant="primary", elem_id="send", scale=1)
+                new_chat = gr.Button("新对话", size="sm", elem_id="new-chat")
+                gr.Examples(ASK_EXAMPLES, inputs=question, label="示例问题")
+            with gr.Tab("查找条款", id="locate"):
+                with gr.Row():
+                    query = gr.Textbox(
+                        placeholder="输入要找的内容或关键词，回车查找（不经过模型，即时返回）",
+                        show_label=False,
+                        elem_id="locate-query",
+                        scale=6,
+                    )
+                    k = gr.Slider(1, 20, value=LOCATE_K, step=1, label="条数", scale=2)
+                    find = gr.Button("查找", variant="primary", elem_id="locate-send", scale=1)
+                results = gr.HTML(
+                    "", elem_id="locate-results", js_on_load=VIEWER_JS, server_functions=[context]
+                )
+                gr.Examples(LOCATE_EXAMPLES, inputs=query, label="示例")
+
+        gr.on(
+            [question.submit, send.click],
+            app.chat,
+            [question, turns, *filters],
+            [transcript, turns, question, status],
+            api_visibility="private",
+            concurrency_limit=1,
+            concurrency_id="model",
+            show_progress="minimal",
+            show_progress_on=status,
+        )
+        new_chat.click(
+            lambda: (transcript_html([]), [], ""),
+            None,
+            [transcript, turns, status],
+            api_visibility="private",
+            queue=False,
+        )
+        gr.on(
+            [query.submit, find.click],
+            app.locate_html,
+            [query, *filters, k],
+            results,
+            api_visibility="private",
+            concurrency_limit=4,
+            concurrency_id="search",
+        )
+        gr.api(app.ask, api_name="ask", concurrency_limit=1, concurrency_id="model")
+        gr.api(app.locate, api_name="locate", concurrency_limit=4, concurrency_id="search")
+    return demo
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="政策问答 web chat. The corpus, index and models come from qa.config (QA_* variables)."
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("GRADIO_SERVER_NAME") or DEFAULT_HOST,
+        help=f"address to bind (default: $GRADIO_SERVER_NAME, else {DEFAULT_HOST}: this machine only)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GRADIO_SERVER_PORT") or DEFAULT_PORT),
+        help=f"port (default: $GRADIO_SERVER_PORT, else {DEFAULT_PORT})",
+    )
+    parser.add_argument("--queue-size", type=int, default=64, help="most requests waiting in the queue")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load (or build) the index and the embedding model once, then serve the page to all sessions."""
+    args = parse_args(argv)
+    start = time.perf_counter()
+    print(
+        "政策问答: loading the index and the embedding model (building the index if missing)…",
+        file=sys.stderr,
+    )
+    try:
+        pipeline = Pipeline(Config.from_env())
+    except (ModelError, CorpusError, IndexUnusable, OSError, ValueError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    print(f"index: {len(pipeline.index.chunks)} passages; starting the web server…", file=sys.stderr)
+    demo = build_demo(ChatApp(pipeline))
+    demo.queue(default_concurrency_limit=1, max_size=args.queue_size)
+    theme = gr.themes.Default(
+        font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "sans-serif"],
+        font_mono=["ui-monospace", "monospace"],
+    )
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        theme=theme,
+        css=CSS,
+        prevent_thread_lock=True,
+        quiet=True,
+    )
+    print(
+        f"ready in {time.perf_counter() - start:.1f} s: http://{args.host}:{args.port} "
+        "(the answering model loads on the first question; Ctrl-C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        demo.block_thread()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
