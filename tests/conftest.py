@@ -1,0 +1,68 @@
+"""The running chat app, shared by the app and browser tests: ``app.py`` started in a subprocess on a free
+loopback port with the real corpus, index and models (the index is built first when missing)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 900  # building a missing index takes a few minutes on 2 cores
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the running app; its console output is printed when it fails to start."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        start = time.perf_counter()
+        try:
+            while not _answers(url):
+                if process.poll() is not None or time.perf_counter() - start > START_TIMEOUT_S:
+                    output = log_path.read_text(encoding="utf-8")
+                    pytest.fail(f"app.py did not start (exit code {process.poll()}):\n{output[-3000:]}")
+                time.sleep(0.5)
+            print(f"\napp.py answered after {time.perf_counter() - start:.1f} s", file=sys.stderr)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

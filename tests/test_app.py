@@ -1,0 +1,180 @@
+"""The chat app: its HTML rendering (every document and user text escaped), and its API through
+``gradio_client`` against the real app on loopback (real corpus, index and models)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from app import answer_html, card_html, esc, marked, parse_filters, parse_history, transcript_html
+from qa.chunking import Chunk
+from qa.pipeline import QuestionError
+from qa.retrieval import Filters, Hit
+
+WAGE_QUESTION = "嘉兴市最低工资标准现在是多少？"
+WAGE_DOC = "嘉政发〔2024〕9号"
+INJECTION = '<script>alert(1)</script><img src=x onerror="alert(2)">${1+1}{{value}}'
+
+
+def _hit(text: str, **fields: str) -> Hit:
+    values = {
+        "chunk_id": "c1",
+        "source_file": "x.txt",
+        "doc_title": "标题",
+        "doc_number": "",
+        "issuer": "",
+        "date": "",
+        "clause_path": "一、总则",
+        **fields,
+    }
+    return Hit(1, 1.0, Chunk(text=text, start=0, end=len(text), **values))
+
+
+# ---------------------------------------------------------------------------------------- rendering
+
+
+def test_esc_makes_markup_and_template_syntax_inert():
+    out = esc(INJECTION)
+    assert "<" not in out and ">" not in out and '"' not in out
+    assert "$" not in out and "{" not in out and "}" not in out
+    assert "&lt;script&gt;" in out
+
+
+def test_card_escapes_every_document_field():
+    hit = _hit(
+        f"第一句。{INJECTION}第二句。",
+        doc_title=f"<b>标题</b>{INJECTION}",
+        doc_number="浙政发〔2021〕1号",
+        issuer="<i>机关</i>",
+        clause_path="<u>一、</u>",
+        part="<s>附件</s>",
+        chunk_id='c1" onclick="alert(3)',
+    )
+    html = card_html(hit, "[1]", "t0-1", [(0, 4)])
+    for raw in ("<script", "<img", "<b>标题", "<i>", "<u>", "<s>", '" onclick', "${", "{{"):
+        assert raw not in html
+    assert "<mark>第一句。</mark>" in html
+    assert "浙政发〔2021〕1号" in html
+
+
+def test_card_shows_validity_only_when_the_hit_has_it():
+    assert 'class="validity"' not in card_html(_hit("正文。"), "[1]", "t0-1")
+
+
+def test_marked_highlights_spans_and_escapes_around_them():
+    assert marked("a<b>c", [(1, 4)]) == "a<mark>&lt;b&gt;</mark>c"
+    assert marked("abcdef", [(3, 5), (0, 1), (4, 6)]) == "<mark>a</mark>bc<mark>de</mark><mark>f</mark>"
+
+
+def test_answer_markers_link_to_their_cards():
+    html = answer_html("最低工资为2260元[1]，小时工资22元[1, 2]。<script>", "t3")
+    assert '<a class="cite" href="#t3-1">1</a>' in html
+    assert '<a class="cite" href="#t3-2">2</a>' in html
+    assert "&lt;script&gt;" in html
+    assert "href" not in answer_html("2260元[1]", None)
+
+
+def test_transcript_escapes_questions():
+    html = transcript_html([{"question": INJECTION, "html": ""}], (INJECTION, INJECTION, ""))
+    assert "<script" not in html and "<img" not in html
+
+
+def test_filters_and_history_from_ui_and_api_values():
+    assert parse_filters("", "", "") is None
+    assert parse_filters(None, None, None) is None
+    assert parse_filters(" 浙政发〔2021〕18号 ", "", "2021") == Filters("浙政发〔2021〕18号", None, 2021)
+    assert parse_filters(None, "嘉兴市", 2024) == Filters(None, "嘉兴市", 2024)
+    with pytest.raises(QuestionError, match="年份"):
+        parse_filters("", "", "去年")
+    assert parse_history("第一问\n\n 第二问 ") == ["第一问", "第二问"]
+    assert parse_history(["第一问", " ", "第二问"]) == ["第一问", "第二问"]
+    assert parse_history(None) == []
+
+
+# ---------------------------------------------------------------------------------------- API
+
+
+@pytest.fixture(scope="module")
+def client(app_url: str) -> Client:
+    return Client(app_url, verbose=False)
+
+
+def test_api_offers_ask_and_locate(client: Client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/ask", "/locate"} <= set(endpoints)
+
+
+def test_locate_returns_clauses_with_their_source(client: Client):
+    hits = client.predict("嘉兴非全日制工作的最低小时工资", api_name="/locate")
+    assert 1 <= len(hits) <= 5
+    top = hits[0]
+    assert top["doc_number"] == WAGE_DOC
+    assert "22 元" in top["text"]
+    assert top["doc_title"] and top["clause_path"] and top["issuer"] and top["date"]
+
+
+def test_locate_applies_the_filters(client: Client):
+    hits = client.predict("孕产妇死亡率", doc="浙政发〔2021〕18号", k=3, api_name="/locate")
+    assert len(hits) == 3 and {h["doc_number"] for h in hits} == {"浙政发〔2021〕18号"}
+    hits = client.predict("科技企业奖励", issuer="嘉兴市", year=2024, api_name="/locate")
+    assert hits and all(h["date"].startswith("2024") and "嘉兴市" in h["issuer"] for h in hits)
+
+
+@pytest.mark.parametrize("endpoint", ["/ask", "/locate"])
+@pytest.mark.parametrize(
+    ("question", "message"), [("", "问题为空"), ("   ", "问题为空"), ("长" * 501, "问题过长")]
+)
+def test_empty_and_overlong_questions_get_clear_messages(
+    client: Client, endpoint: str, question: str, message: str
+):
+    with pytest.raises(AppError, match=message):
+        client.predict(question, api_name=endpoint)
+
+
+def test_a_bad_year_gets_a_clear_message(client: Client):
+    with pytest.raises(AppError, match="年份应为四位数字"):
+        client.predict("最低工资", year="去年", api_name="/locate")
+
+
+def test_ask_answers_with_sources(client: Client):
+    answer = client.predict(WAGE_QUESTION, api_name="/ask")
+    assert not answer["abstained"]
+    assert "2260" in answer["answer"]
+    assert WAGE_DOC in {c["doc_number"] for c in answer["citations"]}
+    assert all(c["text"] and c["clause_path"] for c in answer["citations"])
+    assert answer["passages"] and answer["timings"]["total_s"] > 0
+
+
+@pytest.mark.parametrize("history", [[WAGE_QUESTION], WAGE_QUESTION])
+def test_ask_follow_up_is_searched_with_the_earlier_questions(client: Client, history: list[str] | str):
+    answer = client.predict("那非全日制工作的小时工资呢？", history=history, api_name="/ask")
+    assert WAGE_QUESTION in answer["query"]
+    assert answer["passages"][0]["doc_number"] == WAGE_DOC
+
+
+def test_ask_says_not_mentioned_when_the_documents_do_not_answer(client: Client):
+    answer = client.predict("2030年火星载人登陆计划由哪家航天公司承担？", api_name="/ask")
+    assert answer["abstained"]
+    assert answer["answer"].startswith("资料中未提及")
+    assert answer["citations"] == []
+
+
+def test_five_concurrent_askers_are_all_served(app_url: str):
+    questions = [
+        WAGE_QUESTION,
+        "嘉兴非全日制工作的最低小时工资标准是多少？",
+        "浙江妇女发展规划要求把孕产妇死亡率控制在多少以下？",
+        "每个高新区的主导产业原则上最多几类？",
+        "嘉兴促进新型研发机构的意见有效期到哪天？",
+    ]
+
+    def ask(question: str) -> dict:
+        return Client(app_url, verbose=False).predict(question, api_name="/ask")
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        answers = list(pool.map(ask, questions))
+    assert [a["question"] for a in answers] == questions
+    assert all(a["answer"] and a["passages"] for a in answers)
