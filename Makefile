@@ -6,20 +6,31 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup eval lint
+# The browser test drives Debian's chromium through chromedriver; `make browser` installs them (and a CJK
+# font for readable screenshots) when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APP_ARGS ?=
 
-run: setup  ## search the policy documents (interactive; the chat replaces this later)
-	$(BIN)/qa search
+.PHONY: run test setup eval lint browser
 
-test: setup  ## the test suite (real corpus, real model)
-	$(BIN)/ruff check qa tests
+run: setup  ## the web chat on http://127.0.0.1:7860 (APP_ARGS="--host 0.0.0.0 --port 8080" to change)
+	$(BIN)/python app.py $(APP_ARGS)
+
+test: setup browser  ## the test suite (real corpus, real models, the app in a headless browser)
+	$(BIN)/ruff check qa tests app.py
 	$(BIN)/pytest -q
+
+browser:  ## headless Chromium, chromedriver and a CJK font for the browser test (Debian packages)
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+	    || [ -z "$$(fc-list :lang=zh 2>/dev/null)" ]; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    $(SUDO) apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; fi
 
 eval: setup  ## the retrieval benchmark on eval/dev.jsonl
 	$(BIN)/qa eval --questions eval/dev.jsonl
 
 lint: $(STAMP)
-	$(BIN)/ruff check qa tests && $(BIN)/ruff format --check qa tests
+	$(BIN)/ruff check qa tests app.py && $(BIN)/ruff format --check qa tests app.py
 
 setup: $(STAMP)
 	$(BIN)/qa setup
