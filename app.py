@@ -197,10 +197,16 @@ class ChatApp:
 
     # ------------------------------------------------------------------ web page handlers
 
+    def hold(self, question: str, turns: list[dict]) -> tuple[str, str, str]:
+        """Show the question at once, waiting for its turn in the queue; clear the box."""
+        waiting = (question.strip(), "", "排队等候中…") if question and question.strip() else None
+        return transcript_html(turns or [], waiting), "", question
+
     def chat(
         self, question: str, turns: list[dict], doc: str | None, issuer: str | None, year: str | None
-    ) -> Iterator[tuple[str, list[dict], str, str]]:
-        """Stream one chat turn: yields (transcript, turns, question box, status)."""
+    ) -> Iterator[tuple[str, list[dict], object, str]]:
+        """Stream one chat turn: yields (transcript, turns, question box, status); the box is left as it is
+        unless the question is refused, when it gets the question back to edit."""
         turns = list(turns or [])
         history = [t["question"] for t in turns]
         try:
@@ -208,18 +214,18 @@ class ChatApp:
             filters = parse_filters(doc, issuer, year)
             if self.pipeline.generator is None:
                 note = "正在加载回答模型（仅第一次提问时加载，约需数秒）…"
-                yield transcript_html(turns, (asked, "", note)), turns, "", notice_html(note, "info")
+                yield transcript_html(turns, (asked, "", note)), turns, gr.skip(), notice_html(note, "info")
                 self.pipeline.load_generator()
             note = "正在检索并生成回答…"
-            yield transcript_html(turns, (asked, "", note)), turns, "", notice_html(note, "info")
+            yield transcript_html(turns, (asked, "", note)), turns, gr.skip(), notice_html(note, "info")
             text = ""
             for item in self.pipeline.ask_stream(asked, history, filters):
                 if isinstance(item, Answer):
                     turns = [*turns, {"question": asked, "html": turn_html(len(turns), item)}]
-                    yield transcript_html(turns), turns, "", notice_html(timing_text(item), "info")
+                    yield transcript_html(turns), turns, gr.skip(), notice_html(timing_text(item), "info")
                     return
                 text += item
-                yield transcript_html(turns, (asked, text, "")), turns, "", ""
+                yield transcript_html(turns, (asked, text, "")), turns, gr.skip(), ""
         except Exception as exc:
             yield transcript_html(turns), turns, question, notice_html(user_message(exc))
 
@@ -421,8 +427,9 @@ def build_demo(app: ChatApp) -> gr.Blocks:
                     server_functions=[context],
                     autoscroll=True,
                 )
-                status = gr.HTML("", elem_id="status", js_on_load=None)
+                status = gr.HTML("", elem_id="status", js_on_load=None, min_height=40)
                 turns = gr.State([])
+                asked = gr.State("")
                 with gr.Row():
                     question = gr.Textbox(
                         placeholder="输入问题，回车发送（可追问，例如“那嘉兴呢？”）",
@@ -451,13 +458,19 @@ def build_demo(app: ChatApp) -> gr.Blocks:
 
         gr.on(
             [question.submit, send.click],
+            app.hold,
+            [question, turns],
+            [transcript, question, asked],
+            api_visibility="private",
+            queue=False,
+        ).then(
             app.chat,
-            [question, turns, *filters],
+            [asked, turns, *filters],
             [transcript, turns, question, status],
             api_visibility="private",
             concurrency_limit=1,
             concurrency_id="model",
-            show_progress="minimal",
+            show_progress="full",
             show_progress_on=status,
         )
         new_chat.click(
