@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from qa.answering import Answer
 from qa.config import ROOT, Config
-from qa.generation import Backend
+from qa.generation import Backend, resolve_llm_model
 from qa.retrieval import Filters, Hit, Mode
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ def _llm(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--llm-threads", type=int, help="CPU threads of the answering model (default: 2)")
     g.add_argument(
-        "--passages", dest="answer_passages", type=int, help="passages given to the model (default: 5)"
+        "--passages", dest="answer_passages", type=int, help="passages given to the model (default: 3)"
     )
     g.add_argument(
-        "--context-chars", type=int, help="characters of passage text in the prompt (default: 900)"
+        "--context-chars", type=int, help="characters of passage text in the prompt (default: 600)"
     )
 
 
@@ -369,6 +369,8 @@ def _setup(config: Config) -> int:
 
     path = resolve_embed_model(config.embed_model, config.models_dir)
     print(f"embedding model: {path}", file=sys.stderr)
+    if config.llm_backend != Backend.OPENAI.value:
+        print(f"answering model: {resolve_llm_model(config)}", file=sys.stderr)
     pipeline = Pipeline(config)
     print(f"index: {pipeline.index.manifest.get('chunks')} chunks in {config.index_dir}", file=sys.stderr)
     return 0

@@ -65,8 +65,8 @@ class Config:
     llm_api_key: str = ""
     llm_threads: int = 2
     llm_ctx: int = 4096
-    answer_passages: int = 5
-    context_chars: int = 900
+    answer_passages: int = 3
+    context_chars: int = 600
     max_answer_tokens: int = 200
 
     @classmethod
