@@ -23,10 +23,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--models-dir", type=Path, help="where built-in models are built (default: models/)")
     g.add_argument("--embed-model", help="multilingual-e5-small (built in) or a sentence-transformers folder")
     g.add_argument("--threads", type=int, help="CPU threads (default: 2)")
+    g.add_argument("--as-of", help="tell validity (有效期) as of this date, YYYY-MM-DD (default: today)")
 
 
 def _config(args: argparse.Namespace) -> Config:
-    keys = ("corpus_dir", "index_dir", "models_dir", "embed_model", "threads")
+    keys = ("corpus_dir", "index_dir", "models_dir", "embed_model", "threads", "as_of")
     return Config.from_env(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -76,7 +77,8 @@ def _print_hits(hits: list[Hit]) -> None:
         c = h.chunk
         number = f"（{c.doc_number}）" if c.doc_number else ""
         part = f"·{c.part}" if c.part else ""
-        print(f"[{h.rank}] {c.doc_title}{number}{part}")
+        validity = f"  【{h.validity.validity.value}：{h.validity.reason}】" if h.validity else ""
+        print(f"[{h.rank}] {c.doc_title}{number}{part}{validity}")
         print(f"    {c.clause_path}  ·  {c.issuer} {c.date}  ·  {c.source_file}:{c.start}-{c.end}")
         print("    " + c.text.replace("\n", "\n    "))
         print()

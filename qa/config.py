@@ -31,6 +31,7 @@ class Config:
         prior_weight: how much a question that names a document lifts that document's clauses.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
+        as_of: the date (``YYYY-MM-DD``) as of which a document's validity is told; empty: today.
     """
 
     corpus_dir: Path = field(default_factory=lambda: ROOT / "corpus")
@@ -45,6 +46,7 @@ class Config:
     prior_weight: float = 0.2
     max_question_chars: int = 500
     threads: int = 2
+    as_of: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

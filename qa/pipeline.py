@@ -53,6 +53,7 @@ class Pipeline:
             candidates=config.candidates,
             dense_weight=config.dense_weight,
             prior_weight=config.prior_weight,
+            as_of=config.as_of,
         )
 
     def search(
