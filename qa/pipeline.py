@@ -1,11 +1,12 @@
 """The search pipeline shared by the CLI and the chat: checks the question, loads the model and the
-index (building it when missing or stale), and retrieves."""
+index (building it when missing or stale), retrieves, and matches profiles to policies."""
 
 from __future__ import annotations
 
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.index import Index, build_index, ensure_index
+from qa.matching import Match, Matcher, Profile
 from qa.retrieval import Filters, Hit, Mode, Retriever
 
 
@@ -55,6 +56,7 @@ class Pipeline:
             prior_weight=config.prior_weight,
             as_of=config.as_of,
         )
+        self.matcher = Matcher(self.retriever)
 
     def search(
         self,
@@ -67,3 +69,14 @@ class Pipeline:
         """The ``k`` best passages for a question (with its conversation history, if any)."""
         question = check_question(question, self.config.max_question_chars)
         return self.retriever.search(contextual_query(question, history), k=k, mode=mode, filters=filters)
+
+    def match(self, profile: Profile, k: int = 10, in_force_only: bool = False) -> list[Match]:
+        """The ``k`` clauses that best apply to a profile (see :mod:`qa.matching`).
+
+        Args:
+            profile: from :meth:`Profile.parse`.
+            k: how many clauses.
+            in_force_only: leave out documents that are 已失效 or 尚未施行.
+        """
+        check_question(profile.text, self.config.max_question_chars)
+        return self.matcher.match(profile, k, in_force_only)
