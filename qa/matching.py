@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.chunking import Chunk
+from qa.chunking import PATH_SEP, Chunk
 from qa.retrieval import Retriever
 from qa.tagging import (
     CATEGORY,
     MEASURE,
     PROVINCE,
     Kind,
+    Section,
     Tags,
     categories_in,
     city_of,
@@ -54,10 +55,19 @@ IMPLIES: dict[str, tuple[str, ...]] = {
 }
 """Broader categories a profile belongs to by a narrower one."""
 
+IMPLIED = 0.6
+"""A category a profile belongs to only by implication counts this much of its weight."""
+_AGE = re.compile(r"(\d{1,3})\s*(?:周岁|岁)")
+AGE_GROUPS: dict[int, tuple[str, ...]] = {6: ("婴幼儿", "儿童"), 17: ("儿童",), 59: (), 200: ("老年人",)}
+"""The categories of a person of an age (up to the key), e.g. a 3岁 child: 婴幼儿 and 儿童."""
 GENERIC = {Kind.ENTERPRISE: "企业", Kind.PERSON: "居民"}
 _DIRECT_VERBS = r"给予|奖励|补助|补贴|享受|优先|减免|可按|可申请|提供"
 _SENTENCE = re.compile(r"[^。；\n]+[。；]?")
 _GIVES_CHARS = 90
+ABOUT, DIRECT, COVERAGE, TITLE, ELSEWHERE, LOCAL, INDUSTRY = 0.6, 0.4, 0.4, 0.4, 0.5, 0.2, 0.3
+"""Weights of :func:`_score`'s parts (see there)."""
+SPECIFIC = 0.6
+"""Categories at least this specific say whom a clause is about (企业, 居民, 家庭 do not)."""
 
 
 @dataclass
@@ -69,7 +79,9 @@ class Profile:
         region: the Zhejiang city (``嘉兴市``), or '' when not said (then every region's measures).
         in_province: False for a place outside Zhejiang (no measure of this corpus applies).
         kind: an enterprise (or other organisation) or a person.
-        categories: beneficiary categories it belongs to, most specific first.
+        weights: the beneficiary categories it belongs to, each with how much a clause naming it
+            counts: the category's specificity, less for a category only implied (a 科技型中小企业 is
+            also a 科技企业) and least for the generic ``企业`` / ``居民``.
         industries: industries it works in.
     """
 
@@ -77,8 +89,13 @@ class Profile:
     region: str = ""
     in_province: bool = True
     kind: Kind = Kind.ENTERPRISE
-    categories: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
     industries: list[str] = field(default_factory=list)
+
+    @property
+    def categories(self) -> list[str]:
+        """Its categories, the most telling first."""
+        return sorted(self.weights, key=lambda c: -self.weights[c])
 
     @classmethod
     def parse(
@@ -106,21 +123,25 @@ class Profile:
         if kind is None:
             kind = _guess_kind(words, found)
         kind = Kind(kind)
-        categories = [c for c in found if CATEGORY[c].kind == kind]
-        for c in list(categories):
-            categories += IMPLIES.get(c, ())
+        weights = {c: CATEGORY[c].weight for c in found if CATEGORY[c].kind == kind}
+        for c in list(weights):
+            for broader in IMPLIES.get(c, ()):
+                weights.setdefault(broader, IMPLIED * CATEGORY[broader].weight)
         if kind == Kind.ENTERPRISE:
             heads = [int(n) for n in _HEADCOUNT.findall(words)]
             if _SMALL.search(words) or (heads and max(heads) <= _SMALL_HEADCOUNT):
-                categories.append("中小企业")
-        categories.append(GENERIC[kind])
-        categories = sorted(dict.fromkeys(categories), key=lambda c: -CATEGORY[c].weight)
+                weights.setdefault("中小企业", CATEGORY["中小企业"].weight)
+        else:
+            for age in (int(n) for n in _AGE.findall(words) if int(n) <= max(AGE_GROUPS)):
+                for category in AGE_GROUPS[next(limit for limit in AGE_GROUPS if age <= limit)]:
+                    weights.setdefault(category, CATEGORY[category].weight)
+        weights.setdefault(GENERIC[kind], CATEGORY[GENERIC[kind]].weight)
         return cls(
             text=words,
             region=city_of(place),
             in_province=not (_OUTSIDE.search(place) and not city_of(place)),
             kind=kind,
-            categories=categories,
+            weights=weights,
             industries=industries_in(industry or text),
         )
 
@@ -200,7 +221,8 @@ class Matcher:
         self.tags = retriever.index.tags
         self.dense_weight = dense_weight
 
-    def applies_in(self, tags: Tags, profile: Profile) -> bool:
+    @staticmethod
+    def applies_in(tags: Tags, profile: Profile) -> bool:
         """Whether a clause's region covers the profile's."""
         if not profile.in_province:
             return False
@@ -228,12 +250,10 @@ class Matcher:
             ]
             if not named and not titled:
                 continue
-            if in_force_only and self.retriever.validity(chunk).validity in (
-                Validity.EXPIRED,
-                Validity.NOT_YET,
-            ):
+            validity = self.retriever.validity(chunk).validity
+            if in_force_only and validity in (Validity.EXPIRED, Validity.NOT_YET):
                 continue
-            found.append((self._score(chunk, tags, profile, named, titled), i, named, titled))
+            found.append((_score(chunk, tags, profile, named, titled), i, named, titled))
         if not found:
             return []
         ids = np.array([i for _, i, _, _ in found])
@@ -246,44 +266,14 @@ class Matcher:
         ]
         scored.sort(key=lambda x: -x[0])
         return [
-            self._result(rank, score, self.chunks[i], self.tags[i], profile, named, titled)
+            self._result(rank, score, i, profile, named, titled)
             for rank, (score, i, named, titled) in enumerate(scored[:k], start=1)
         ]
 
-    def _score(
-        self, chunk: Chunk, tags: Tags, profile: Profile, named: list[str], titled: list[str]
-    ) -> float:
-        text = chunk.text
-        best = max((CATEGORY[c].weight for c in named), default=0.0)
-        score = best + 0.5 * max((CATEGORY[c].weight for c in titled), default=0.0)
-        if named:
-            top = max(named, key=lambda c: CATEGORY[c].weight)
-            pattern = CATEGORY[top].pattern.pattern
-            score += 0.1 * min(3, len(re.findall(pattern, text)) - 1) if re.search(pattern, text) else 0.0
-            direct = rf"(?:对|为|向|支持|鼓励|帮助|保障)[^。；]{{0,15}}(?:{pattern})|(?:{pattern})[^。；]{{0,30}}(?:{_DIRECT_VERBS})"
-            score += 0.3 if re.search(direct, text) else 0.0
-        others = [
-            CATEGORY[c].weight
-            for c in tags.beneficiaries
-            if CATEGORY[c].kind == profile.kind and c not in profile.categories
-        ]
-        if others and max(others) > best:
-            score -= 0.3  # the clause is about another kind of enterprise (or person)
-        score += MEASURE[tags.measures[0]].strength
-        if set(profile.industries) & set(tags.industries):
-            score += 0.3
-        return score
-
     def _result(
-        self,
-        rank: int,
-        score: float,
-        chunk: Chunk,
-        tags: Tags,
-        profile: Profile,
-        named: list[str],
-        titled: list[str],
+        self, rank: int, score: float, i: int, profile: Profile, named: list[str], titled: list[str]
     ) -> Match:
+        chunk, tags = self.chunks[i], self.tags[i]
         reasons = []
         if named:
             reasons.append("条款点名「" + "、".join(named) + "」")
@@ -291,13 +281,12 @@ class Matcher:
         if by_title:
             reasons.append("所属文件面向「" + "、".join(by_title) + "」")
         who = "企业" if profile.kind == Kind.ENTERPRISE else "人员"
-        if tags.region == PROVINCE:
-            where = (
-                f"省级政策，全省适用（限{'、'.join(tags.places)}）" if tags.places else "省级政策，全省适用"
-            )
+        if tags.region != PROVINCE:
+            reasons.append(f"{tags.region}政策，适用于{tags.region}的{who}")
+        elif tags.places:
+            reasons.append(f"省级政策，条款限于{'、'.join(tags.places)}")
         else:
-            where = f"{tags.region}政策，适用于{tags.region}的{who}"
-        reasons.append(where)
+            reasons.append("省级政策，全省适用")
         reasons.append("措施：" + "、".join(tags.measures))
         shared = [i for i in profile.industries if i in tags.industries]
         if shared:
@@ -310,3 +299,62 @@ class Matcher:
             why="；".join(reasons),
             validity=self.retriever.validity(chunk),
         )
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def _strength(text: str) -> float:
+    measures = measures_in(text)
+    return MEASURE[measures[0]].strength if measures else 0.0
+
+
+def _score(chunk: Chunk, tags: Tags, profile: Profile, named: list[str], titled: list[str]) -> float:
+    """How well a clause applies to a profile (before closeness to the profile text):
+
+    - for each category of the profile the clause names: its weight, raised when the clause is about
+      it (named in the clause's heading or first sentence) and addresses it directly
+      (``对…企业…给予``, ``支持…企业``); the best counts in full, the others add a part;
+    - how concrete the measure is in the sentences that name the best category (half the clause's
+      own strength when none does);
+    - the document's title naming a category (``…儿童发展规划``);
+    - less when the clause is about another category of the same kind (its heading or first sentence
+      names one the profile is not: ``残疾妇女`` for a 残疾人), about another industry, or is an
+      implementation arrangement; more for a measure of the profile's own city and a shared industry.
+    """
+    text = chunk.text
+    sentences = _sentences(text)
+    head = f"{chunk.clause_path.split(PATH_SEP)[-1]}\n{sentences[0] if sentences else ''}"
+    relevance = {}
+    for c in named:
+        pattern = CATEGORY[c].pattern
+        direct = re.search(
+            rf"(?:对|为|向|支持|鼓励|帮助|保障)[^。；]{{0,15}}(?:{pattern.pattern})", text
+        ) or re.search(rf"(?:{pattern.pattern})[^。；]{{0,30}}(?:{_DIRECT_VERBS})", text)
+        relevance[c] = profile.weights[c] * (1 + ABOUT * bool(pattern.search(head)) + DIRECT * bool(direct))
+    score = 0.0
+    if relevance:
+        best = max(relevance, key=relevance.get)
+        score += relevance[best] + COVERAGE * sum(v for c, v in relevance.items() if c != best)
+        tied = [s for s in sentences if CATEGORY[best].pattern.search(s)]
+        score += max(map(_strength, tied), default=0.0) or 0.5 * _strength(text)
+    else:
+        score += 0.5 * _strength(text)
+    score += TITLE * max((profile.weights[c] for c in titled), default=0.0)
+    about_others = [
+        c
+        for c in tags.beneficiaries
+        if CATEGORY[c].kind == profile.kind
+        and c not in profile.weights
+        and CATEGORY[c].weight >= SPECIFIC
+        and CATEGORY[c].pattern.search(head)
+    ]
+    other_industry = profile.industries and set(industries_in(head)) - set(profile.industries)
+    if about_others or other_industry or tags.section == Section.IMPLEMENTATION:
+        score -= ELSEWHERE
+    if tags.region == profile.region:
+        score += LOCAL
+    if set(profile.industries) & set(tags.industries):
+        score += INDUSTRY
+    return score

@@ -18,11 +18,28 @@ from pathlib import Path
 
 from qa.chunking import Chunk
 
-TAGGER_VERSION = "1"
+TAGGER_VERSION = "3"
 """Bump when a lexicon or rule below changes: the tags file is then redone from the chunks."""
 
 TAGS = "tags.jsonl"
 PROVINCE = "浙江省"
+
+
+class Section(str, Enum):
+    """What part of a policy document a clause is in: its measures, its background and targets (which
+    give nobody anything), or its implementation arrangements (duties of government departments)."""
+
+    MEASURES = "措施"
+    BACKGROUND = "背景与目标"
+    IMPLEMENTATION = "组织保障"
+
+
+_BACKGROUND = re.compile(
+    r"指导思想|总体要求|总体思路|发展目标|主要目标|总体目标|基本原则|规划背景|发展基础|发展环境|现实基础|面临形势|的基础"
+)
+_IMPLEMENTATION = re.compile(r"组织实施|保障措施|工作保障|组织领导|监测评估|实施保障|规划实施")
+_TABLE_ROW = re.compile(r"^(?:序号|指标|类别|[^：\n]{1,12}；\d+；)")
+"""A rebuilt table row (``序号：7；…``): a list of targets or figures, not a measure."""
 
 
 class Kind(str, Enum):
@@ -66,7 +83,8 @@ CATEGORIES: tuple[Category, ...] = (
     _c("科研人员", P, 1.0, r"科研人员|科技人员|研究人员|科技成果完成人|高校院所|科研院所|高校和科研"),
     _c("技术经纪人", P, 1.0, r"技术经纪|技术经理人"),
     _c("老年人", P, 1.0, r"老年|老人|养老|高龄|失能|失智|银发|一老"),
-    _c("儿童", P, 1.0, r"儿童|未成年人|婴幼儿|托育|幼儿|中小学生|孩子|少年"),
+    _c("婴幼儿", P, 1.0, r"婴幼儿|托育|婴育|幼儿|0—[36]岁|3岁以下|学前|新生儿|出生缺陷"),
+    _c("儿童", P, 0.8, r"儿童|未成年人|婴幼儿|托育|幼儿|中小学生|孩子|少年"),
     _c("家庭", P, 0.5, r"家长|家庭|家属|监护人"),
     _c("妇女", P, 1.0, r"妇女|女性|孕产妇|母婴|女职工|孕妇"),
     _c("创业者", P, 1.0, r"创业"),
@@ -100,6 +118,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure("优先", 0.8, re.compile(r"优先|倾斜|绿色通道")),
     Measure("人才", 0.6, re.compile(r"人才|职称|落户|工作许可|薪酬|年薪|收益分配")),
     Measure("用地", 0.7, re.compile(r"用地|厂房|用房|空间保障")),
+    Measure("待遇标准", 0.8, re.compile(r"最低工资|工资标准|待遇|补贴标准|保障标准")),
     Measure("救助保障", 0.7, re.compile(r"救助|托底|兜底|医疗保障|医保|保障房|住房保障|津贴")),
     Measure("服务", 0.5, re.compile(r"服务|咨询|培训|指导|对接|开放共享|免费|照护|康复|关爱|帮扶")),
     Measure("要求", 0.5, re.compile(r"应当|必须|不得|动态清零|纳入[^。]{0,6}考核|义务")),
@@ -113,7 +132,7 @@ INDUSTRIES: dict[str, re.Pattern[str]] = {
         "新材料": r"新材料|化工材料|纺织材料|材料",
         "生物医药": r"生物医药|医药|医疗器械|生命健康",
         "集成电路": r"集成电路|芯片|半导体",
-        "数字经济": r"数字经济|软件|信息技术|人工智能|大数据|互联网|电子信息|数字",
+        "数字经济": r"数字经济|数字产业|软件|信息技术|人工智能|大数据|互联网|电子信息",
         "新能源": r"新能源|光伏|储能|氢能|新能源汽车",
         "高端装备": r"高端装备|装备制造|智能装备|机器人",
         "海洋经济": r"海洋|渔业|船舶|航运|港口|海工",
@@ -164,6 +183,7 @@ class Tags:
 
     Args:
         region: where it applies: the issuing city (``嘉兴市``) or ``浙江省`` (province-wide).
+        section: measures, background and targets, or implementation arrangements.
         places: cities a province-wide clause names, which it then applies to only.
         beneficiaries: categories the clause names.
         title_beneficiaries: categories its document (or attached plan) names in the title.
@@ -172,14 +192,27 @@ class Tags:
     """
 
     region: str
+    section: Section = Section.MEASURES
     places: list[str] = field(default_factory=list)
     beneficiaries: list[str] = field(default_factory=list)
     title_beneficiaries: list[str] = field(default_factory=list)
     measures: list[str] = field(default_factory=list)
     industries: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.section = Section(self.section)
+
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "section": self.section.value}
+
+
+def section_of(chunk: Chunk) -> Section:
+    """The part of its document a clause is in, from its clause path (and table rows)."""
+    if _BACKGROUND.search(chunk.clause_path) or _TABLE_ROW.match(chunk.text.lstrip()):
+        return Section.BACKGROUND
+    if _IMPLEMENTATION.search(chunk.clause_path):
+        return Section.IMPLEMENTATION
+    return Section.MEASURES
 
 
 def categories_in(text: str) -> list[str]:
@@ -223,13 +256,15 @@ def tag_chunks(chunks: list[Chunk]) -> list[Tags]:
     for c in chunks:
         region = regions[(c.source_file, c.doc_title)]
         text = f"{c.clause_path}\n{c.text}"
+        section = section_of(c)
         out.append(
             Tags(
                 region=region,
+                section=section,
                 places=cities_named(c.text) if region == PROVINCE else [],
                 beneficiaries=categories_in(text),
                 title_beneficiaries=categories_in(c.part or c.doc_title),
-                measures=measures_in(c.text),
+                measures=measures_in(c.text) if section != Section.BACKGROUND else [],
                 industries=industries_in(text),
             )
         )
