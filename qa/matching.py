@@ -66,8 +66,12 @@ _SENTENCE = re.compile(r"[^。；\n]+[。；]?")
 _GIVES_CHARS = 90
 ABOUT, DIRECT, COVERAGE, TITLE, ELSEWHERE, LOCAL, INDUSTRY = 0.6, 0.4, 0.4, 0.4, 0.5, 0.2, 0.3
 """Weights of :func:`_score`'s parts (see there)."""
+OTHER_INDUSTRY = 1.0
+"""A clause headed by another industry (涉海 for a 新材料 firm) is all but excluded."""
 SPECIFIC = 0.6
 """Categories at least this specific say whom a clause is about (企业, 居民, 家庭 do not)."""
+HEAD_SENTENCES = 2
+"""A clause's heading and its first sentences (the first often repeats the heading) say what it is about."""
 
 
 @dataclass
@@ -325,7 +329,7 @@ def _score(chunk: Chunk, tags: Tags, profile: Profile, named: list[str], titled:
     """
     text = chunk.text
     sentences = _sentences(text)
-    head = f"{chunk.clause_path.split(PATH_SEP)[-1]}\n{sentences[0] if sentences else ''}"
+    head = "\n".join([chunk.clause_path.split(PATH_SEP)[-1], *sentences[:HEAD_SENTENCES]])
     relevance = {}
     for c in named:
         pattern = CATEGORY[c].pattern
@@ -351,8 +355,10 @@ def _score(chunk: Chunk, tags: Tags, profile: Profile, named: list[str], titled:
         and CATEGORY[c].pattern.search(head)
     ]
     other_industry = profile.industries and set(industries_in(head)) - set(profile.industries)
-    if about_others or other_industry or tags.section == Section.IMPLEMENTATION:
+    if about_others or tags.section == Section.IMPLEMENTATION:
         score -= ELSEWHERE
+    if other_industry:
+        score -= OTHER_INDUSTRY
     if tags.region == profile.region:
         score += LOCAL
     if set(profile.industries) & set(tags.industries):
