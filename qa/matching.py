@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.chunking import PATH_SEP, Chunk
+from qa.chunking import PATH_SEP, Chunk, heading_level
 from qa.retrieval import Retriever
 from qa.tagging import (
     CATEGORY,
@@ -68,10 +68,10 @@ ABOUT, DIRECT, COVERAGE, TITLE, ELSEWHERE, LOCAL, INDUSTRY = 0.6, 0.4, 0.4, 0.4,
 """Weights of :func:`_score`'s parts (see there)."""
 OTHER_INDUSTRY = 1.0
 """A clause headed by another industry (涉海 for a 新材料 firm) is all but excluded."""
-SPECIFIC = 0.6
-"""Categories at least this specific say whom a clause is about (企业, 居民, 家庭 do not)."""
-HEAD_SENTENCES = 2
-"""A clause's heading and its first sentences (the first often repeats the heading) say what it is about."""
+SPECIFIC = 0.8
+"""Categories at least this specific say whom a clause is about (企业, 居民, 劳动者, 中小企业 do not)."""
+HEAD_SENTENCES = 1
+"""A clause's heading and its first sentence after the headings say what it is about."""
 
 
 @dataclass
@@ -329,7 +329,8 @@ def _score(chunk: Chunk, tags: Tags, profile: Profile, named: list[str], titled:
     """
     text = chunk.text
     sentences = _sentences(text)
-    head = "\n".join([chunk.clause_path.split(PATH_SEP)[-1], *sentences[:HEAD_SENTENCES]])
+    body = [x for x in sentences if heading_level(x) is None]
+    head = "\n".join([chunk.clause_path.split(PATH_SEP)[-1], *body[:HEAD_SENTENCES]])
     relevance = {}
     for c in named:
         pattern = CATEGORY[c].pattern

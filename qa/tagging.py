@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qa.chunking import Chunk
 
-TAGGER_VERSION = "3"
+TAGGER_VERSION = "4"
 """Bump when a lexicon or rule below changes: the tags file is then redone from the chunks."""
 
 TAGS = "tags.jsonl"
@@ -163,18 +163,24 @@ _PLACE_NOISE = re.compile(r"杭州湾|宁波舟山港|嘉兴港")
 """Names that contain a city's name but point at a wider area or a shared port."""
 
 
+def _places(text: str) -> list[tuple[int, str]]:
+    """(position, city) of every Zhejiang city or county a text names."""
+    text = _PLACE_NOISE.sub("", text)
+    found = [(m.start(), f"{name}市") for name in CITIES for m in re.finditer(name, text)]
+    return found + [(m.start(), f"{COUNTIES[name]}市") for name in COUNTIES for m in re.finditer(name, text)]
+
+
 def city_of(text: str) -> str:
     """The first Zhejiang city (``嘉兴市``) that a text names, by a city or county name; else ''."""
-    text = _PLACE_NOISE.sub("", text)
-    found = [(m.start(), name) for name in CITIES for m in re.finditer(name, text)]
-    found += [(m.start(), COUNTIES[name]) for name in COUNTIES for m in re.finditer(name, text)]
-    return f"{min(found)[1]}市" if found else ""
+    found = _places(text)
+    return min(found)[1] if found else ""
 
 
 def cities_named(text: str) -> list[str]:
-    """Every Zhejiang city that a text names by its city name (``杭州湾`` and shared ports left out)."""
-    text = _PLACE_NOISE.sub("", text)
-    return [f"{name}市" for name in CITIES if name in text]
+    """Every Zhejiang city that a text names by a city or county name (``杭州湾`` and shared ports
+    left out), in the order of the list of cities."""
+    named = {city for _, city in _places(text)}
+    return [f"{name}市" for name in CITIES if f"{name}市" in named]
 
 
 @dataclass
@@ -184,7 +190,8 @@ class Tags:
     Args:
         region: where it applies: the issuing city (``嘉兴市``) or ``浙江省`` (province-wide).
         section: measures, background and targets, or implementation arrangements.
-        places: cities a province-wide clause names, which it then applies to only.
+        places: cities a province-wide document names in its title, or its clause names, which it
+            then applies to only (``同意桐庐县和金华市婺城区…的复函``).
         beneficiaries: categories the clause names.
         title_beneficiaries: categories its document (or attached plan) names in the title.
         measures: kinds of measure it states.
@@ -231,14 +238,15 @@ def industries_in(text: str) -> list[str]:
 
 
 def _document_regions(chunks: list[Chunk]) -> dict[tuple[str, str], str]:
-    """(source file, title) -> region: the city in the issuer or title, else the province; a
-    document that names no place at all (``市政府人事任免``) takes the commonest region of its file."""
+    """(source file, title) -> region: the city of the issuer (or of a title naming a 市政府), else
+    the province; a document that names neither (``市政府人事任免``) takes the commonest region of
+    its file."""
     named: dict[tuple[str, str], str] = {}
     for c in chunks:
         key = (c.source_file, c.doc_title)
         if key not in named:
-            issuer = c.issuer + c.doc_title
-            named[key] = city_of(issuer) or (PROVINCE if "浙江" in issuer or "省" in c.issuer else "")
+            issuer = c.issuer or c.doc_title.split("关于")[0]
+            named[key] = city_of(issuer) or (PROVINCE if "浙江" in issuer or "省" in issuer else "")
     by_file: dict[str, Counter[str]] = {}
     for (source, _), region in named.items():
         if region:
@@ -261,7 +269,7 @@ def tag_chunks(chunks: list[Chunk]) -> list[Tags]:
             Tags(
                 region=region,
                 section=section,
-                places=cities_named(c.text) if region == PROVINCE else [],
+                places=(cities_named(c.doc_title) or cities_named(c.text)) if region == PROVINCE else [],
                 beneficiaries=categories_in(text),
                 title_beneficiaries=categories_in(c.part or c.doc_title),
                 measures=measures_in(c.text) if section != Section.BACKGROUND else [],
