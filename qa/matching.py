@@ -64,6 +64,8 @@ GENERIC = {Kind.ENTERPRISE: "企业", Kind.PERSON: "居民"}
 _DIRECT_VERBS = r"给予|奖励|补助|补贴|享受|优先|减免|可按|可申请|提供"
 _SENTENCE = re.compile(r"[^。；\n]+[。；]?")
 _GIVES_CHARS = 90
+_NOTE = re.compile(r"[(（]责任单位[:：][^)）]*[)）]")
+"""The departments in charge, noted after a task: not part of what it gives."""
 ABOUT, DIRECT, COVERAGE, TITLE, ELSEWHERE, LOCAL, INDUSTRY = 0.6, 0.4, 0.4, 0.4, 0.5, 0.2, 0.3
 """Weights of :func:`_score`'s parts (see there)."""
 OTHER_INDUSTRY = 1.0
@@ -198,7 +200,8 @@ class Match:
 
 def gives_line(text: str, categories: list[str]) -> str:
     """The sentence of a clause that best says what it gives or requires (the most concrete measure,
-    then the one naming the profile's categories), cut to about 90 characters."""
+    then the one naming the profile's categories), without its 责任单位 note, cut to about 90
+    characters."""
 
     def worth(sentence: str) -> float:
         measures = measures_in(sentence)
@@ -206,7 +209,7 @@ def gives_line(text: str, categories: list[str]) -> str:
         named = any(CATEGORY[c].pattern.search(sentence) for c in categories)
         return strength + 0.5 * named
 
-    sentences = [s.strip() for s in _SENTENCE.findall(text) if len(s.strip()) > 4]
+    sentences = [s for s in (_NOTE.sub("", s).strip() for s in _SENTENCE.findall(text)) if len(s) > 4]
     best = max(sentences, key=worth, default=text.strip())
     return best if len(best) <= _GIVES_CHARS else best[: _GIVES_CHARS - 1] + "…"
 
