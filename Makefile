@@ -15,8 +15,9 @@ test: setup  ## the test suite (real corpus, real model)
 	$(BIN)/ruff check qa tests
 	$(BIN)/pytest -q
 
-eval: setup  ## the retrieval benchmark on eval/dev.jsonl
+eval: setup  ## the retrieval benchmark on eval/dev.jsonl and the profile-matching one on eval/profiles.jsonl
 	$(BIN)/qa eval --questions eval/dev.jsonl
+	$(BIN)/qa eval --profiles eval/profiles.jsonl
 
 lint: $(STAMP)
 	$(BIN)/ruff check qa tests && $(BIN)/ruff format --check qa tests
