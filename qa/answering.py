@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from qa.retrieval import Hit
+from qa.validity import Validity
 
 NOT_FOUND = "资料中未提及"
 
@@ -19,7 +20,7 @@ INSTRUCTION = "请用中文简短回答，先直接给出答案，数字、日�
 """Said after the passages. Telling this 1.5B model when to reply "资料中未提及" made it decline nearly
 every question (answerable ones too), so abstention is decided by :func:`finish` instead."""
 
-_MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
+_MARKER = re.compile(r"[\[【]\s*(?:资料|材料)?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _DECLINES = re.compile(
     r"未提及|没有提及|未提到|没有提到|未涉及|没有涉及|没有相关|无相关|未找到|没有找到|无法回答|无法确定|不清楚"
     r"|(资料|材料|文件)(中|里)?(并)?(没有|未|无)(明确|具体)?(说明|规定|给出|写明|列出)"
@@ -299,14 +300,19 @@ def finish(question: str, query: str, reply: str, hits: list[Hit], given: list[s
     if abstained:
         text = "\n\n".join(part for part in (f"{NOT_FOUND}。", nearby(question, hits)) if part)
         return Answer(question, query, text, True, hits, reply=reply)
+    notes = validity_notes([hits[n - 1] for n in check.cited])
+    text = "\n\n".join([check.text, *notes]) if notes else check.text
     return Answer(
-        question,
-        query,
-        check.text,
-        False,
-        hits,
-        check.cited,
-        check.invalid_markers,
-        check.unsupported,
-        reply=reply,
+        question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
+
+
+def validity_notes(cited: list[Hit]) -> list[str]:
+    """A line for each cited document that is not in force (已失效, 尚未施行) on the configured date."""
+    notes: dict[str, str] = {}
+    for hit in cited:
+        status = hit.validity
+        if status and status.validity in (Validity.EXPIRED, Validity.NOT_YET):
+            name = hit.chunk.part or hit.chunk.doc_title
+            notes[name] = f"注意：《{name}》{status.validity.value}（{status.reason}）。"
+    return list(notes.values())

@@ -9,6 +9,7 @@ from qa.answering import NOT_FOUND, build_prompt, check_reply, excerpt, finish, 
 from qa.config import Config
 from qa.pipeline import Pipeline
 from qa.retrieval import Hit
+from qa.validity import repeals, validity_of
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,7 @@ def test_supported_answer_passes_the_check(wage_hits: list[Hit]):
 
 def test_marker_naming_no_given_passage_is_caught_and_removed(wage_hits: list[Hit]):
     texts = [h.chunk.text for h in wage_hits]
+    assert check_reply("标准为2260元[资料1]。", texts).cited == [1]  # as the model sometimes writes it
     check = check_reply("最低月工资标准为2260元[1][7]。", texts)
     assert check.invalid_markers == [7]
     assert "[7]" not in check.text and "[1]" in check.text
@@ -109,5 +111,18 @@ def test_abstention_when_the_model_declines_or_states_figures_nowhere_in_the_pas
     answered = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)
     assert not answered.abstained and answered.cited == [1]
     assert answered.to_dict()["citations"][0]["n"] == 1
+    assert "已失效" not in answered.text  # the 2024 wage notice is in force
     start, end = answered.highlights(1)[0]
     assert "2260" in wage_hits[0].chunk.text[start:end]
+
+
+def test_answer_citing_a_plan_past_its_period_says_so(pipeline: Pipeline):
+    hit = pipeline.retriever.search("浙江妇女发展规划 孕产妇死亡率控制在多少", k=1)[0]
+    assert hit.chunk.doc_number == "浙政发〔2021〕18号"  # a "十四五" plan: 2021-2025
+    repealed = repeals(pipeline.index.chunks)
+    reply = "孕产妇死亡率控制在7/10万以下[1]。"
+    hit.validity = validity_of(hit.chunk, "2026-06-30", repealed)
+    expired = finish("孕产妇死亡率目标?", "q", reply, [hit], [hit.chunk.text])
+    assert not expired.abstained and "已失效" in expired.text.split("\n\n")[-1]
+    hit.validity = validity_of(hit.chunk, "2023-06-30", repealed)
+    assert "已失效" not in finish("孕产妇死亡率目标?", "q", reply, [hit], [hit.chunk.text]).text
