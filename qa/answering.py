@@ -25,13 +25,12 @@ _DECLINES = re.compile(
     r"未提及|没有提及|未提到|没有提到|未涉及|没有涉及|没有相关|无相关|未找到|没有找到|无法回答|无法确定|不清楚"
     r"|(资料|材料|文件)(中|里)?(并)?(没有|未|无)(明确|具体)?(说明|规定|给出|写明|列出)"
 )
-_PLACEHOLDER = re.compile(r"\[编号\]|根据资料\[(?=\d)")
+_PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)")
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PLACES = re.compile(
     "杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水|义乌|南湖|秀洲|嘉善|平湖|海盐|海宁|桐乡|上海|江苏|安徽"
 )
-_YEAR = re.compile(r"(?<!\d)20\d\d(?!\d)")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -169,7 +168,7 @@ def declines(reply: str) -> bool:
 @dataclass
 class Prompt:
     messages: list[dict[str, str]]
-    passages: list[str]  # the passage texts as given, numbered from 1
+    passages: list[str]  # each passage's label and whole text, numbered from 1 (what the check reads)
 
 
 def build_prompt(question: str, hits: list[Hit], budget: int, history: list[str] | None = None) -> Prompt:
@@ -191,7 +190,7 @@ def build_prompt(question: str, hits: list[Hit], budget: int, history: list[str]
         c = hit.chunk
         label = f"《{c.part or c.doc_title}》" + (f"（{c.doc_number}）" if c.doc_number else "")
         blocks.append(f"[{i + 1}] {label} {c.clause_path}\n{text}")
-        given.append(hit.chunk.text)
+        given.append(f"{label} {c.clause_path}\n{c.text}")
     context = "\n\n".join(blocks)
     before = f"此前的问题：{'；'.join(history)}\n" if history else ""
     asked = f"{before}问题：{question}"
@@ -268,8 +267,9 @@ def nearby(question: str, hits: list[Hit], limit: int = 2) -> str:
 
 
 def anchors(question: str) -> list[str]:
-    """What a passage must name to answer ``question``: the places, years and quoted terms it names."""
-    found = _PLACES.findall(question) + _YEAR.findall(question) + _QUOTED.findall(question)
+    """What a passage must name to answer ``question``: the places and quoted terms it names. (Not its
+    years: a clause's target year is often stated in its parent heading only.)"""
+    found = _PLACES.findall(question) + _QUOTED.findall(question)
     return list(dict.fromkeys(norm(a) for a in found))
 
 
@@ -284,7 +284,7 @@ def finish(question: str, query: str, reply: str, hits: list[Hit], given: list[s
 
     Abstains when nothing was retrieved; when the model says the passages do not answer; when it states
     figures of which none is in any passage (not grounded in what was retrieved); or when no passage it
-    cites names the places, years and quoted terms of the question (or, for a follow-up naming none, of
+    cites names the places and quoted terms of the question (or, for a follow-up naming none, of
     ``query``, which carries the conversation), so it answered about something else.
     """
     check = check_reply(reply, given, question)
