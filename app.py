@@ -93,15 +93,18 @@ def answer_html(text: str, anchor: str | None) -> str:
 
 
 def card_html(hit: Hit, label: str, anchor: str, spans: list[tuple[int, int]] | None = None) -> str:
-    """A source card: document, 发文字号, issuer, date, validity (when the index has it), clause path and
-    the passage (``spans`` highlighted), with a button that opens the document around the clause."""
+    """A source card: document, 发文字号, issuer, date, validity (现行有效/已失效/…, its reason on hover),
+    clause path and the passage (``spans`` highlighted), with a button that opens the document around
+    the clause."""
     c = hit.chunk
-    validity = hit.to_dict().get("validity")
+    validity = hit.to_dict().get("validity") or {}
     meta = [
         f'<span class="docno">{esc(c.doc_number)}</span>' if c.doc_number else "无文号",
         esc(c.issuer) if c.issuer else "",
         esc(c.date) if c.date else "",
-        f'<span class="validity">{esc(validity)}</span>' if validity else "",
+        f'<span class="validity" title="{esc(validity.get("reason", ""))}">{esc(validity["status"])}</span>'
+        if validity.get("status")
+        else "",
     ]
     part = f'<div class="part">{esc(c.part)}</div>' if c.part else ""
     return (

@@ -10,23 +10,28 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from qa.retrieval import Hit
+from qa.validity import Validity
 
 NOT_FOUND = "资料中未提及"
 
-SYSTEM_PROMPT = (
-    "你是浙江省和嘉兴市政策文件的问答助手。只根据用户给出的资料回答，不使用资料以外的知识。"
-    "用中文简短回答：第一句直接给出答案，数字、日期、名称照抄资料原文；需要时再补充一两句。"
-    "每句话末尾用[编号]标出所依据的资料，例如[1]。"
-    f"如果资料中没有问题的答案，只回答“{NOT_FOUND}”。"
-)
+SYSTEM_PROMPT = "你是政策文件问答助手，根据用户提供的资料回答问题。"
 
-_MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
+INSTRUCTION = "请用中文简短回答，先直接给出答案，数字、日期、名称照抄资料原文，句末用[编号]注明依据的资料。"
+"""Said after the passages. Telling this 1.5B model when to reply "资料中未提及" made it decline nearly
+every question (answerable ones too), so abstention is decided by :func:`finish` instead."""
+
+_MARKER = re.compile(r"[\[【]\s*(?:资料|材料)?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _DECLINES = re.compile(
     r"未提及|没有提及|未提到|没有提到|未涉及|没有涉及|没有相关|无相关|未找到|没有找到|无法回答|无法确定|不清楚"
     r"|(资料|材料|文件)(中|里)?(并)?(没有|未|无)(明确|具体)?(说明|规定|给出|写明|列出)"
 )
+_PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)")
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_PLACES = re.compile(
+    "杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水|义乌|南湖|秀洲|嘉善|平湖|海盐|海宁|桐乡|上海|江苏|安徽"
+)
+_QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 _CN_DIGITS = "零一二三四五六七八九"
 
 
@@ -111,8 +116,10 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
 
     Every ``[n]`` must name a given passage (others are removed and reported). Every number in a
     statement must appear in a passage that the statement cites (or, for a statement without a marker,
-    one that the reply cites elsewhere); numbers taken from the question are not claims. When the reply
-    cites nothing, the passage sharing most wording with it counts as cited.
+    one that the reply cites elsewhere); numbers taken from the question are not claims. A statement
+    whose figures its marker's passage lacks but another given passage states all of is re-cited to
+    that passage; otherwise it is unsupported. When the reply cites nothing, the passage that states
+    most of its figures (then shares most wording) counts as cited.
     """
     given = range(1, len(passages) + 1)
     invalid = [n for n in markers(reply) if n not in given]
@@ -121,21 +128,27 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         valid = [n for n in re.split(r"\s*[,，、]\s*", m.group(1)) if int(n) in given]
         return f"[{', '.join(valid)}]" if valid else ""
 
-    text = _MARKER.sub(keep_valid, reply).strip()
-    cited = list(dict.fromkeys(n for n in markers(text) if n in given))
+    text = _MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     asked = norm(question)
-    if not cited and passages and text:
-        cited = [_best_source(text, normalised, asked)]
-    unsupported = []
+    fallback = [_best_source(text, normalised, asked)] if passages and text and not markers(text) else []
+    unsupported, pieces, last = [], [], 0
     for start, end in sentences(text):
         statement = text[start:end]
-        own = [n for n in markers(statement) if n in given] or cited
-        claims = _NUMBER.findall(norm(_MARKER.sub("", statement)))
-        if any(
-            not number_in(x, asked) and not any(number_in(x, normalised[n - 1]) for n in own) for x in claims
-        ):
-            unsupported.append(statement.strip())
+        own = markers(statement) or fallback or markers(text)
+        claims = [x for x in _NUMBER.findall(norm(_MARKER.sub("", statement))) if not number_in(x, asked)]
+        if claims and not any(all(number_in(x, normalised[n - 1]) for x in claims) for n in own):
+            better = [n for n in given if all(number_in(x, normalised[n - 1]) for x in claims)]
+            if better and markers(statement):
+                statement = _MARKER.sub("", statement).rstrip()
+                stop = len(statement.rstrip("。！？；;!?"))
+                statement = f"{statement[:stop]}[{better[0]}]{statement[stop:]}"
+            elif not better:
+                unsupported.append(statement.strip())
+        pieces += [text[last:start], statement]
+        last = end
+    text = "".join([*pieces, text[last:]])
+    cited = list(dict.fromkeys(markers(text))) or fallback
     return Check(text, cited, invalid, unsupported)
 
 
@@ -155,7 +168,7 @@ def declines(reply: str) -> bool:
 @dataclass
 class Prompt:
     messages: list[dict[str, str]]
-    passages: list[str]  # the passage texts as given, numbered from 1
+    passages: list[str]  # each passage's label and whole text, numbered from 1 (what the check reads)
 
 
 def build_prompt(question: str, hits: list[Hit], budget: int, history: list[str] | None = None) -> Prompt:
@@ -177,10 +190,11 @@ def build_prompt(question: str, hits: list[Hit], budget: int, history: list[str]
         c = hit.chunk
         label = f"《{c.part or c.doc_title}》" + (f"（{c.doc_number}）" if c.doc_number else "")
         blocks.append(f"[{i + 1}] {label} {c.clause_path}\n{text}")
-        given.append(hit.chunk.text)
+        given.append(f"{label} {c.clause_path}\n{c.text}")
     context = "\n\n".join(blocks)
     before = f"此前的问题：{'；'.join(history)}\n" if history else ""
-    user = f"资料：\n{context}\n\n{before}问题：{question}"
+    asked = f"{before}问题：{question}"
+    user = f"{asked}\n\n资料：\n{context}\n\n{asked}\n\n{INSTRUCTION}"
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
     return Prompt(messages, given)
 
@@ -198,6 +212,7 @@ class Answer:
     invalid_markers: list[int] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    reply: str = ""  # the model's reply before the check
 
     def highlights(self, n: int) -> list[tuple[int, int]]:
         """Spans of passage ``n``'s text that support the answer: the sentences sharing the answer's
@@ -231,6 +246,7 @@ class Answer:
             "unsupported": self.unsupported,
             "invalid_markers": self.invalid_markers,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "reply": self.reply,
         }
 
 
@@ -250,20 +266,53 @@ def nearby(question: str, hits: list[Hit], limit: int = 2) -> str:
     return "资料中相近的内容：\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
 
 
+def anchors(question: str) -> list[str]:
+    """What a passage must name to answer ``question``: the places and quoted terms it names. (Not its
+    years: a clause's target year is often stated in its parent heading only.)"""
+    found = _PLACES.findall(question) + _QUOTED.findall(question)
+    return list(dict.fromkeys(norm(a) for a in found))
+
+
+def _names_all(hit: Hit, wanted: list[str]) -> bool:
+    c = hit.chunk
+    context = norm(" ".join([c.doc_title, c.part, c.issuer, c.clause_path, c.text]))
+    return all(a in context for a in wanted)
+
+
 def finish(question: str, query: str, reply: str, hits: list[Hit], given: list[str]) -> Answer:
     """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
 
-    Abstains when the model says the passages do not answer, or when it states figures of which none
-    is in any passage (its answer is not grounded in what was retrieved), or when nothing was retrieved.
+    Abstains when nothing was retrieved; when the model says the passages do not answer; when it states
+    figures of which none is in any passage (not grounded in what was retrieved); or when no passage it
+    cites names the places and quoted terms of the question (or, for a follow-up naming none, of
+    ``query``, which carries the conversation), so it answered about something else.
     """
     check = check_reply(reply, given, question)
     answer = norm(_MARKER.sub("", check.text))
     figures = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(question))]
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
-    abstained = not hits or not check.text or declines(check.text) or not grounded
+    on_topic = (
+        any(_names_all(hits[n - 1], anchors(question) or anchors(query)) for n in check.cited)
+        if check.cited
+        else True
+    )
+    abstained = not hits or not check.text or declines(check.text) or not grounded or not on_topic
     if abstained:
         text = "\n\n".join(part for part in (f"{NOT_FOUND}。", nearby(question, hits)) if part)
-        return Answer(question, query, text, True, hits)
+        return Answer(question, query, text, True, hits, reply=reply)
+    notes = validity_notes([hits[n - 1] for n in check.cited])
+    text = "\n\n".join([check.text, *notes]) if notes else check.text
     return Answer(
-        question, query, check.text, False, hits, check.cited, check.invalid_markers, check.unsupported
+        question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
+
+
+def validity_notes(cited: list[Hit]) -> list[str]:
+    """A line for each cited document that is not in force (已失效, 尚未施行) on the configured date."""
+    notes: dict[str, str] = {}
+    for hit in cited:
+        status = hit.validity
+        if status and status.validity in (Validity.EXPIRED, Validity.NOT_YET):
+            name = hit.chunk.part or hit.chunk.doc_title
+            notes[name] = f"注意：《{name}》{status.validity.value}（{status.reason}）。"
+    return list(notes.values())

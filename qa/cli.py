@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from qa.answering import Answer
 from qa.config import ROOT, Config
-from qa.generation import Backend
+from qa.generation import Backend, resolve_llm_model
 from qa.retrieval import Filters, Hit, Mode
+from qa.tagging import Kind
 
 if TYPE_CHECKING:
     from qa.pipeline import Pipeline
@@ -30,6 +31,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--models-dir", type=Path, help="where built-in models are built (default: models/)")
     g.add_argument("--embed-model", help="multilingual-e5-small (built in) or a sentence-transformers folder")
     g.add_argument("--threads", type=int, help="CPU threads (default: 2)")
+    g.add_argument("--as-of", help="tell validity (有效期) as of this date, YYYY-MM-DD (default: today)")
 
 
 def _llm(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +45,10 @@ def _llm(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--llm-threads", type=int, help="CPU threads of the answering model (default: 2)")
     g.add_argument(
-        "--passages", dest="answer_passages", type=int, help="passages given to the model (default: 5)"
+        "--passages", dest="answer_passages", type=int, help="passages given to the model (default: 3)"
     )
     g.add_argument(
-        "--context-chars", type=int, help="characters of passage text in the prompt (default: 900)"
+        "--context-chars", type=int, help="characters of passage text in the prompt (default: 600)"
     )
 
 
@@ -62,6 +64,7 @@ _SETTINGS = (
     "llm_threads",
     "answer_passages",
     "context_chars",
+    "as_of",
 )
 
 
@@ -78,7 +81,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
-        description="政策问答: search Chinese government policy documents by clause (local, offline).",
+        description="政策问答: search, answer and match Chinese government policy documents by clause "
+        "(local, offline).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -119,8 +123,41 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     _llm(p)
 
-    p = sub.add_parser("eval", help="retrieval benchmark against baselines, with build time and latency")
+    p = sub.add_parser(
+        "match",
+        help="policies that find their people: the clauses that apply to a profile (政策找人、政策找企业)",
+        description="The policy clauses that apply to an enterprise or a person and give it something "
+        "(or require something of it), ranked, with what each gives and why it matches.",
+    )
+    p.add_argument(
+        "--profile", default="", help="the profile in words, e.g. 嘉兴一家做新材料的科技型中小企业，40人"
+    )
+    p.add_argument("--region", help="city or county (嘉兴, 海宁), 浙江省, or a place outside Zhejiang")
+    p.add_argument(
+        "--kind", choices=[k.value for k in Kind], help="enterprise or person (default: from the text)"
+    )
+    p.add_argument("--industry", help="industry, e.g. 新材料")
+    p.add_argument(
+        "--qualification",
+        action="append",
+        help="a qualification or situation (高新技术企业, 科技型中小企业, 老年人及家属 …); repeatable",
+    )
+    p.add_argument("--k", type=int, default=10, help="number of clauses (default: 10)")
+    p.add_argument("--in-force", action="store_true", help="leave out documents that are 已失效 or 尚未施行")
+    p.add_argument("--json", action="store_true", help="print the profile and results as JSON")
+    _common(p)
+
+    p = sub.add_parser(
+        "eval",
+        help="retrieval benchmark against baselines, with build time and latency; or, with --profiles, "
+        "the profile-matching benchmark",
+    )
     p.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev.jsonl", help="question file")
+    p.add_argument(
+        "--profiles",
+        type=Path,
+        help="profile file (eval/profiles.jsonl): benchmark profile matching against plain search instead",
+    )
     p.add_argument("--out-dir", type=Path, default=ROOT / "eval" / "results", help="where to write results")
     p.add_argument("--no-naive", action="store_true", help="skip the naive baseline (slow to embed once)")
     p.add_argument(
@@ -140,14 +177,16 @@ def _print_hits(hits: list[Hit]) -> None:
         c = h.chunk
         number = f"（{c.doc_number}）" if c.doc_number else ""
         part = f"·{c.part}" if c.part else ""
-        print(f"[{h.rank}] {c.doc_title}{number}{part}")
+        validity = f"  【{h.validity.validity.value}：{h.validity.reason}】" if h.validity else ""
+        print(f"[{h.rank}] {c.doc_title}{number}{part}{validity}")
         print(f"    {c.clause_path}  ·  {c.issuer} {c.date}  ·  {c.source_file}:{c.start}-{c.end}")
         print("    " + c.text.replace("\n", "\n    "))
         print()
 
 
-def _batch(args: argparse.Namespace, record: Callable[[dict], dict]) -> int:
-    """Write ``record(row)`` for every row of ``--questions`` to ``--out`` (JSONL)."""
+def _batch(args: argparse.Namespace, record: Callable[[dict], dict], refused: dict) -> int:
+    """Write ``record(row)`` for every row of ``--questions`` to ``--out`` (JSONL); a question that
+    cannot be asked (empty, too long) gets ``refused`` and an ``error``."""
     from qa.evaluation import load_questions
     from qa.pipeline import QuestionError
 
@@ -159,7 +198,7 @@ def _batch(args: argparse.Namespace, record: Callable[[dict], dict]) -> int:
                 out = record(row)
             except QuestionError as exc:
                 print(f"{row.get('id')}: {exc}", file=sys.stderr)
-                out = {}
+                out = {**refused, "error": str(exc)}
             fh.write(json.dumps({"id": row["id"], **out}, ensure_ascii=False) + "\n")
     print(f"wrote {len(rows)} results to {args.out}", file=sys.stderr)
     return 0
@@ -200,6 +239,7 @@ def _search(args: argparse.Namespace, config: Config) -> int:
                     for h in pipeline.search(row["question"], args.k, mode, filters, row.get("history"))
                 ]
             },
+            {"hits": []},
         )
 
     def respond(question: str) -> None:
@@ -238,7 +278,11 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     pipeline = Pipeline(config)
     filters = Filters(args.doc, args.issuer, args.year)
     if args.questions:
-        return _batch(args, lambda row: pipeline.ask(row["question"], row.get("history"), filters).to_dict())
+        return _batch(
+            args,
+            lambda row: pipeline.ask(row["question"], row.get("history"), filters).to_dict(),
+            {"answer": "", "abstained": True, "citations": [], "timings": {}},
+        )
 
     def respond(question: str) -> None:
         answer = None
@@ -258,10 +302,88 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     return _interactive(args, respond)
 
 
+def _match(args: argparse.Namespace, config: Config) -> int:
+    from qa.matching import Profile
+    from qa.pipeline import Pipeline, QuestionError
+
+    qualifications = args.qualification or []
+    if not (args.profile.strip() or qualifications or args.industry):
+        print("错误：请用 --profile 描述企业或个人（或给出 --qualification / --industry）", file=sys.stderr)
+        return EXIT_USAGE
+    profile = Profile.parse(args.profile, args.region, args.kind, args.industry, qualifications)
+    pipeline = Pipeline(config)
+    try:
+        matches = pipeline.match(profile, args.k, args.in_force)
+    except QuestionError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        out = {"profile": profile.describe(), "results": [m.to_dict() for m in matches]}
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    described = profile.describe()
+    print(
+        f"画像：{described['region']} · {'企业' if profile.kind == Kind.ENTERPRISE else '个人'} · "
+        f"{'、'.join(profile.categories)}"
+        + (f" · {'、'.join(profile.industries)}" if profile.industries else "")
+    )
+    print()
+    if not matches:
+        print("资料中未找到适用于该画像的政策条款。")
+    for m in matches:
+        c = m.chunk
+        number = f"（{c.doc_number}）" if c.doc_number else ""
+        print(f"[{m.rank}] {c.doc_title}{number}  【{m.validity.validity.value}：{m.validity.reason}】")
+        print(f"    {c.clause_path}  ·  {c.issuer}")
+        print(f"    给予/要求：{m.gives}")
+        print(f"    适用原因：{m.why}")
+        print("    " + c.text.replace("\n", "\n    "))
+        print()
+    return 0
+
+
+def _eval_profiles(args: argparse.Namespace, config: Config) -> int:
+    from qa import evaluation as ev
+    from qa.pipeline import Pipeline
+
+    rows = ev.load_questions(args.profiles)
+    pipeline = Pipeline(config, progress=False)
+    runs = {
+        "profile matching (qa match)": ev.run_matcher(rows, pipeline),
+        "plain search over the profile text": ev.run_profile_search(rows, pipeline.retriever),
+    }
+    results = {name: ev.score_profiles(rows, run) for name, run in runs.items()}
+    gold = sum(len(r["applicable"]) for r in rows)
+    text = "\n\n".join(
+        [
+            f"Profile matching on {args.profiles} ({len(rows)} profiles, {gold} applicable clauses; "
+            f"validity as of {pipeline.retriever.as_of})",
+            ev.profile_table(results),
+        ]
+    )
+    print(text)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"profiles-{Path(args.profiles).stem}"
+    report = {"profiles": str(args.profiles), "n": len(rows), "applicable": gold, "results": results}
+    (args.out_dir / f"{stem}.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    (args.out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
+    for name, run in runs.items():
+        slug = "match" if name.startswith("profile") else "search"
+        with open(args.out_dir / f"{stem}.{slug}.run.jsonl", "w", encoding="utf-8") as fh:
+            for pid, hits in run.hits.items():
+                fh.write(json.dumps({"id": pid, "hits": hits}, ensure_ascii=False) + "\n")
+    print(f"\nwrote {args.out_dir / (stem + '.md')} and .json", file=sys.stderr)
+    return 0
+
+
 def _eval(args: argparse.Namespace, config: Config) -> int:
     from qa import evaluation as ev
     from qa.pipeline import Pipeline
 
+    if args.profiles:
+        return _eval_profiles(args, config)
     rows = ev.load_questions(args.questions)
     # the index is rebuilt from scratch, so that the build time is comparable between runs
     t = time.perf_counter()
@@ -369,6 +491,8 @@ def _setup(config: Config) -> int:
 
     path = resolve_embed_model(config.embed_model, config.models_dir)
     print(f"embedding model: {path}", file=sys.stderr)
+    if config.llm_backend != Backend.OPENAI.value:
+        print(f"answering model: {resolve_llm_model(config)}", file=sys.stderr)
     pipeline = Pipeline(config)
     print(f"index: {pipeline.index.manifest.get('chunks')} chunks in {config.index_dir}", file=sys.stderr)
     return 0
@@ -400,6 +524,8 @@ def main(argv: list[str] | None = None) -> int:
             return _search(args, config)
         if args.command == "ask":
             return _ask(args, config)
+        if args.command == "match":
+            return _match(args, config)
         return _eval(args, config)
     except (ModelError, GenerationError, CorpusError, IndexUnusable, OSError, ValueError) as exc:
         print(f"错误：{exc}", file=sys.stderr)

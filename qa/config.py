@@ -45,6 +45,7 @@ class Config:
         answer_passages: how many of the best passages the model is given.
         context_chars: budget of passage text in the prompt (the first token comes after reading it).
         max_answer_tokens: the longest answer, in tokens.
+        as_of: the date (``YYYY-MM-DD``) as of which a document's validity is told; empty: today.
     """
 
     corpus_dir: Path = field(default_factory=lambda: ROOT / "corpus")
@@ -65,9 +66,10 @@ class Config:
     llm_api_key: str = ""
     llm_threads: int = 2
     llm_ctx: int = 4096
-    answer_passages: int = 5
-    context_chars: int = 900
+    answer_passages: int = 3
+    context_chars: int = 600
     max_answer_tokens: int = 200
+    as_of: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

@@ -20,9 +20,10 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.config import Config
 from qa.embedding import Embedder
+from qa.matching import Profile
 from qa.models import sha256_file
 from qa.parsing import corpus_files, read_text
-from qa.pipeline import contextual_query
+from qa.pipeline import Pipeline, contextual_query
 from qa.retrieval import Mode, Retriever
 
 KS = (1, 3, 5, 10)
@@ -296,3 +297,76 @@ def answer_table(scores: dict[str, dict[str, float]]) -> str:
         cells = ["" if s[c] != s[c] else f"{s[c]:.0f}" if c == "n" else f"{s[c]:.2f}" for c in ANSWER_COLUMNS]
         lines.append(f"| {t} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+# --- profile matching ("政策找人、政策找企业") ------------------------------------------------------
+
+PROFILE_COLUMNS = ("p@5", "r@10", "region_errors@10")
+
+
+def applies(hit: dict, gold: dict) -> bool:
+    """Whether a result is the gold clause: same document (发文字号, or title when it has none) and
+    the evidence quote inside its text."""
+    same_doc = hit.get("doc_number") == gold["doc"] or (
+        not hit.get("doc_number") and hit.get("doc_title") == gold["doc"]
+    )
+    return same_doc and covers(hit["text"], gold["evidence"])
+
+
+def _wrong_region(hit: dict, row: dict) -> bool:
+    """A Jiaxing municipal clause given to a profile from another city."""
+    return row["region"] != "嘉兴市" and hit.get("doc_number", "").startswith("嘉")
+
+
+def score_profiles(rows: list[dict], run: RunResult) -> dict[str, dict[str, float]]:
+    """precision@5 (share of the first five results that apply), recall@10 (share of the applicable
+    clauses found in the first ten) and how many of the first ten are another city's measures, overall
+    and by kind and region of the profile."""
+    groups: dict[str, list[dict[str, float]]] = defaultdict(list)
+    for row in rows:
+        hits = run.hits.get(row["id"], [])
+        gold = row["applicable"]
+        relevant = [any(applies(h, g) for g in gold) for h in hits[:5]]
+        found = sum(any(applies(h, g) for h in hits[:10]) for g in gold)
+        m = {
+            "p@5": sum(relevant) / 5,
+            "r@10": found / len(gold),
+            "region_errors@10": float(sum(_wrong_region(h, row) for h in hits[:10])),
+        }
+        region = "嘉兴市" if row["region"] == "嘉兴市" else "浙江省其他市"
+        for key in ("all", row["kind"], region):
+            groups[key].append(m)
+    return {
+        k: {**{c: statistics.fmean(m[c] for m in ms) for c in PROFILE_COLUMNS}, "n": len(ms)}
+        for k, ms in groups.items()
+    }
+
+
+def profile_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Markdown table: one row per system and profile group."""
+    lines = [
+        "| system | profiles | n | " + " | ".join(PROFILE_COLUMNS) + " |",
+        "|---" * (len(PROFILE_COLUMNS) + 3) + "|",
+    ]
+    for name, scores in results.items():
+        for group in ("all", "enterprise", "person", "嘉兴市", "浙江省其他市"):
+            if group in scores:
+                s = scores[group]
+                cells = [f"{s[c]:.3f}" if c != "region_errors@10" else f"{s[c]:.2f}" for c in PROFILE_COLUMNS]
+                lines.append(f"| {name} | {group} | {s['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_matcher(rows: list[dict], pipeline: Pipeline, k: int = 10) -> RunResult:
+    """Match every profile (its free text only) with :mod:`qa.matching`."""
+    return RunResult(
+        "match",
+        {row["id"]: [m.to_dict() for m in pipeline.match(Profile.parse(row["profile"]), k)] for row in rows},
+    )
+
+
+def run_profile_search(rows: list[dict], retriever: Retriever, k: int = 10) -> RunResult:
+    """The baseline: plain hybrid search with the profile text as the question."""
+    return RunResult(
+        "search", {row["id"]: [h.to_dict() for h in retriever.search(row["profile"], k=k)] for row in rows}
+    )

@@ -18,6 +18,7 @@ from qa.embedding import Embedder
 from qa.lexical import BM25Index
 from qa.models import sha256_file
 from qa.parsing import corpus_files, parse_corpus
+from qa.tagging import TAGS, Tags, load_tags, save_tags, tag_chunks
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
@@ -32,12 +33,13 @@ class IndexUnusable(RuntimeError):
 
 @dataclass
 class Index:
-    """A loaded index: chunks in id order, their vectors (FAISS) and BM25."""
+    """A loaded index: chunks in id order, their vectors (FAISS), BM25 and matching tags."""
 
     chunks: list[Chunk]
     dense: faiss.Index
     bm25: BM25Index
     manifest: dict[str, object] = field(default_factory=dict)
+    tags: list[Tags] = field(default_factory=list)
 
 
 def _corpus_state(config: Config) -> dict[str, str]:
@@ -55,9 +57,11 @@ def _settings(config: Config, model_id: str) -> dict[str, object]:
 
 
 def _files_digest(folder: Path) -> dict[str, str]:
+    """Hashes of the index files; the tags file is left out: it checks itself against the chunks and
+    is redone without re-embedding when the tagger changes (see :mod:`qa.tagging`)."""
     out = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != MANIFEST:
+        if path.is_file() and path.name not in (MANIFEST, TAGS):
             out[str(path.relative_to(folder))] = sha256_file(path)
     return out
 
@@ -81,6 +85,7 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     dense = faiss.IndexFlatIP(vectors.shape[1])
     dense.add(vectors)
     bm25 = BM25Index.build([c.keyword_text for c in chunks])
+    tags = tag_chunks(chunks)
     timings["index_s"] = time.perf_counter() - t
 
     target = config.index_dir
@@ -93,6 +98,7 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
             fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
     faiss.write_index(dense, str(tmp / DENSE))
     bm25.save(tmp / BM25_DIR)
+    save_tags(tmp, chunks, tags)
     timings["total_s"] = time.perf_counter() - start
     manifest = {
         **_settings(config, embedder.model_id),
@@ -105,7 +111,7 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _swap(tmp, target)
-    return Index(chunks, dense, bm25, manifest)
+    return Index(chunks, dense, bm25, manifest, tags)
 
 
 def _swap(tmp: Path, target: Path) -> None:
@@ -155,7 +161,7 @@ def load_index(index_dir: Path) -> Index:
         raise IndexUnusable(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc})") from exc
     if dense.ntotal != len(chunks):
         raise IndexUnusable(f"the index in {index_dir} is damaged (vectors and chunks differ in number)")
-    return Index(chunks, dense, bm25, manifest)
+    return Index(chunks, dense, bm25, manifest, load_tags(index_dir, chunks))
 
 
 def ensure_index(config: Config, embedder: Embedder, progress: bool = True) -> Index:

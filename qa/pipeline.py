@@ -1,5 +1,6 @@
 """The pipeline shared by the CLI and the chat: checks the question, loads the models and the index
-(building it when missing or stale), retrieves, and answers with the passages cited."""
+(building it when missing or stale), retrieves, answers with the passages cited, and matches profiles
+to policies."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from qa.config import Config
 from qa.embedding import Embedder
 from qa.generation import Generator, load_generator
 from qa.index import Index, build_index, ensure_index
+from qa.matching import Match, Matcher, Profile
 from qa.retrieval import Filters, Hit, Mode, Retriever
 
 
@@ -59,7 +61,9 @@ class Pipeline:
             candidates=config.candidates,
             dense_weight=config.dense_weight,
             prior_weight=config.prior_weight,
+            as_of=config.as_of,
         )
+        self.matcher = Matcher(self.retriever)
 
     def search(
         self,
@@ -115,3 +119,14 @@ class Pipeline:
         *_, answer = self.ask_stream(question, history, filters)
         assert isinstance(answer, Answer)
         return answer
+
+    def match(self, profile: Profile, k: int = 10, in_force_only: bool = False) -> list[Match]:
+        """The ``k`` clauses that best apply to a profile (see :mod:`qa.matching`).
+
+        Args:
+            profile: from :meth:`Profile.parse`.
+            k: how many clauses.
+            in_force_only: leave out documents that are 已失效 or 尚未施行.
+        """
+        check_question(profile.text, self.config.max_question_chars)
+        return self.matcher.match(profile, k, in_force_only)

@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 import numpy as np
@@ -20,6 +21,7 @@ from qa.embedding import Embedder
 from qa.index import Index
 from qa.lexical import normalize
 from qa.parsing import doc_number_pattern, normalize_doc_number
+from qa.validity import Status, parse_as_of, repeals, validity_of
 
 _ASKS_WHEN_IN_FORCE = re.compile(
     r"(施行|实施|生效|执行|有效期|废止).{0,8}(什么时候|哪天|何时|日期|多久|哪一天|到期)"
@@ -59,9 +61,11 @@ class Hit:
     rank: int
     score: float
     chunk: Chunk
+    validity: Status | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """The hit object of the benchmark contract, plus issuer, date, part and offsets."""
+        """The hit object of the benchmark contract, plus issuer, date, part, offsets and validity
+        (``{"status": "现行有效", "reason": "有效期至2028-12-31"}``)."""
         c = self.chunk
         return {
             "rank": self.rank,
@@ -77,6 +81,7 @@ class Hit:
             "date": c.date,
             "start": c.start,
             "end": c.end,
+            "validity": self.validity.to_dict() if self.validity else None,
         }
 
 
@@ -139,6 +144,7 @@ class Retriever:
         dense_weight: weight of the scaled dense score (the scaled BM25 score has weight 1).
         prior_weight: how much naming a document lifts its clauses (a fully named document adds
             this to a fused score whose maximum is ``1 + dense_weight``).
+        as_of: the date as of which hits tell their document's validity (None: today).
     """
 
     def __init__(
@@ -148,6 +154,7 @@ class Retriever:
         candidates: int = 50,
         dense_weight: float = 1.0,
         prior_weight: float = 0.2,
+        as_of: date | str | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -157,6 +164,16 @@ class Retriever:
         self.prior = DocumentPrior(index.chunks)
         self.closing = np.array([c.clause_path == CLOSING_PATH for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
+        self.as_of = parse_as_of(as_of)
+        self.repealed = repeals(index.chunks)
+        self._status: dict[tuple[str, str, str], Status] = {}
+
+    def validity(self, chunk: Chunk) -> Status:
+        """The validity of a chunk's document as of ``as_of`` (one computation per document)."""
+        key = (chunk.source_file, chunk.doc_title, chunk.part)
+        if key not in self._status:
+            self._status[key] = validity_of(chunk, self.as_of, self.repealed)
+        return self._status[key]
 
     def dense_scores(self, query: str) -> np.ndarray:
         vector = self.embedder.encode_query([query])
@@ -208,7 +225,7 @@ class Retriever:
     def _top(self, scores: np.ndarray, k: int) -> list[Hit]:
         order = np.argsort(-scores, kind="stable")[:k]
         return [
-            Hit(r + 1, float(scores[i]), self.index.chunks[i])
+            Hit(r + 1, float(scores[i]), self.index.chunks[i], self.validity(self.index.chunks[i]))
             for r, i in enumerate(order)
             if np.isfinite(scores[i])
         ]

@@ -13,6 +13,7 @@ from app import answer_html, card_html, esc, marked, parse_filters, parse_histor
 from qa.chunking import Chunk
 from qa.pipeline import QuestionError
 from qa.retrieval import Filters, Hit
+from qa.validity import Status, Validity
 
 WAGE_QUESTION = "嘉兴市最低工资标准现在是多少？"
 WAGE_DOC = "嘉政发〔2024〕9号"
@@ -60,8 +61,12 @@ def test_card_escapes_every_document_field():
     assert "浙政发〔2021〕1号" in html
 
 
-def test_card_shows_validity_only_when_the_hit_has_it():
+def test_card_shows_validity_when_the_hit_has_it():
     assert 'class="validity"' not in card_html(_hit("正文。"), "[1]", "t0-1")
+    hit = _hit("正文。")
+    hit.validity = Status(Validity.EXPIRED, "<b>有效期至2023-12-31</b>")
+    html = card_html(hit, "[1]", "t0-1")
+    assert '<span class="validity" title="&lt;b&gt;有效期至2023-12-31&lt;/b&gt;">已失效</span>' in html
 
 
 def test_marked_highlights_spans_and_escapes_around_them():

@@ -1,0 +1,132 @@
+"""The answering step around the model, on real passages of the corpus: the prompt, the reply check
+(markers, numbers and dates) and abstention. No model is run here (see test_generation.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering import NOT_FOUND, build_prompt, check_reply, excerpt, finish, number_in
+from qa.config import Config
+from qa.pipeline import Pipeline
+from qa.retrieval import Hit
+from qa.validity import repeals, validity_of
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(Config.from_env(), progress=False)
+
+
+@pytest.fixture(scope="module")
+def wage_hits(pipeline: Pipeline) -> list[Hit]:
+    """The passages for a question on Jiaxing's minimum wage: the first holds 2260 元 and 22 元."""
+    hits = pipeline.retriever.search("嘉兴最低月工资标准调整为多少", k=3)
+    assert "2260" in hits[0].chunk.text
+    return hits
+
+
+def test_prompt_numbers_and_labels_the_passages_within_the_budget(wage_hits: list[Hit]):
+    prompt = build_prompt("嘉兴最低工资是多少?", wage_hits, budget=500)
+    user = prompt.messages[-1]["content"]
+    for n, hit in enumerate(wage_hits, 1):
+        c = hit.chunk
+        assert f"[{n}] 《{c.part or c.doc_title}》" in user
+        assert c.clause_path in user
+    assert "（嘉政发〔2024〕9号）" in user
+    assert "2260" in user  # the sentence that answers survives the cut
+    assert user.startswith("问题：嘉兴最低工资是多少?\n\n资料：\n")  # asked before and after the passages
+    assert "\n\n问题：嘉兴最低工资是多少?\n\n" in user
+    passages = user.split("资料：\n")[1].split("\n\n问题：")[0].split("\n\n")
+    wording = "".join(p.split("\n", 1)[1] for p in passages)  # without the label lines
+    assert len(wording.replace("…", "").replace("\n", "")) <= 500
+    # the checker reads each passage whole, with its label (a doc number is something to cite)
+    assert all(
+        p.endswith(h.chunk.text) and h.chunk.clause_path in p
+        for p, h in zip(prompt.passages, wage_hits, strict=True)
+    )
+
+
+def test_prompt_carries_the_earlier_questions(wage_hits: list[Hit]):
+    prompt = build_prompt("那非全日制呢?", wage_hits, 600, history=["嘉兴最低月工资是多少?"])
+    assert "此前的问题：嘉兴最低月工资是多少?" in prompt.messages[-1]["content"]
+
+
+def test_excerpt_keeps_the_sentences_that_match_and_their_order():
+    text = "第一句讲总体要求。第二句讲工资标准为2260元。第三句讲别的事情。第四句讲小时工资22元。"
+    cut = excerpt(text, "小时工资是多少", 20)
+    assert "小时工资22元" in cut and "总体要求" not in cut and cut.startswith("…")
+    assert excerpt(text, "任何问题", len(text)) == text
+
+
+def test_supported_answer_passes_the_check(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    check = check_reply("嘉兴最低月工资标准为2260元，非全日制每小时22元[1]。", texts, "嘉兴最低工资")
+    assert check.cited == [1]
+    assert check.invalid_markers == [] and check.unsupported == []
+
+
+def test_marker_naming_no_given_passage_is_caught_and_removed(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    assert check_reply("标准为2260元[资料1]。", texts).cited == [1]  # as the model sometimes writes it
+    check = check_reply("最低月工资标准为2260元[1][7]。", texts)
+    assert check.invalid_markers == [7]
+    assert "[7]" not in check.text and "[1]" in check.text
+    assert check.cited == [1]
+
+
+def test_number_missing_from_the_cited_passage_is_unsupported(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    check = check_reply("最低月工资标准为2260元[1]。小时工资为25元[1]。", texts)
+    assert check.unsupported == ["小时工资为25元[1]。"]
+    # a figure of the question is not a claim of the answer
+    assert check_reply("2024年的标准为2260元[1]。", texts, "2024年嘉兴最低工资").unsupported == []
+
+
+def test_figure_cited_to_the_wrong_passage_is_re_cited(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    check = check_reply("最低月工资标准为2260元[2]。", texts)
+    assert check.text == "最低月工资标准为2260元[1]。"
+    assert check.cited == [1] and check.unsupported == []
+
+
+def test_uncited_answer_is_attributed_to_the_passage_with_its_figures(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    reversed_texts = texts[::-1]
+    check = check_reply("标准为2260元。", reversed_texts)
+    assert check.cited == [len(texts)]  # the wage passage, now numbered last
+
+
+def test_numbers_written_in_chinese_count():
+    assert number_in("3", "原则上不超过三类")
+    assert number_in("12", "十二个")
+    assert not number_in("22", "2260元")
+    assert number_in("22", "调整为22元")
+
+
+def test_abstention_when_the_model_declines_or_states_figures_nowhere_in_the_passages(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    declined = finish("嘉兴出租车起步价?", "q", f"{NOT_FOUND}。", wage_hits, texts)
+    assert declined.abstained and declined.text.startswith(NOT_FOUND) and declined.cited == []
+    assert "资料中相近的内容" in declined.text  # says what the documents do cover nearby
+    invented = finish("嘉兴出租车起步价?", "q", "起步价为13元[1]。", wage_hits, texts)
+    assert invented.abstained
+    elsewhere = finish("杭州的最低工资是多少?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)
+    assert elsewhere.abstained  # the passage is Jiaxing's, the question is about Hangzhou
+    answered = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)
+    assert not answered.abstained and answered.cited == [1]
+    assert answered.to_dict()["citations"][0]["n"] == 1
+    assert "已失效" not in answered.text  # the 2024 wage notice is in force
+    start, end = answered.highlights(1)[0]
+    assert "2260" in wage_hits[0].chunk.text[start:end]
+
+
+def test_answer_citing_a_plan_past_its_period_says_so(pipeline: Pipeline):
+    hit = pipeline.retriever.search("浙江妇女发展规划 孕产妇死亡率控制在多少", k=1)[0]
+    assert hit.chunk.doc_number == "浙政发〔2021〕18号"  # a "十四五" plan: 2021-2025
+    repealed = repeals(pipeline.index.chunks)
+    reply = "孕产妇死亡率控制在7/10万以下[1]。"
+    hit.validity = validity_of(hit.chunk, "2026-06-30", repealed)
+    expired = finish("孕产妇死亡率目标?", "q", reply, [hit], [hit.chunk.text])
+    assert not expired.abstained and "已失效" in expired.text.split("\n\n")[-1]
+    hit.validity = validity_of(hit.chunk, "2023-06-30", repealed)
+    assert "已失效" not in finish("孕产妇死亡率目标?", "q", reply, [hit], [hit.chunk.text]).text
