@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,21 +33,18 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of the running app; its console output is printed when it fails to start."""
+@contextmanager
+def running_app(log_path: Path, **env: str) -> Iterator[str]:
+    """``app.py`` on a free loopback port with ``env`` added to its environment; yields its URL once it
+    answers, and stops it afterwards. Its console output is shown when it fails to start."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("app") / "app.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with open(log_path, "w", encoding="utf-8") as log:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "--port", str(port)],
             cwd=ROOT,
-            env=env,
+            env={**os.environ, "PYTHONPATH": path, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -66,3 +64,10 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the app on the default corpus, index and models."""
+    with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
+        yield url

@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import running_app
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
@@ -197,3 +198,12 @@ def test_five_concurrent_askers_are_all_served(app_url: str):
         answers = list(pool.map(ask, questions))
     assert [a["question"] for a in answers] == questions
     assert all(a["answer"] and a["passages"] for a in answers)
+
+
+def test_a_model_that_cannot_be_loaded_is_reported_in_plain_words(tmp_path):
+    with running_app(tmp_path / "app.log", QA_LLM_MODEL=str(tmp_path / "missing.gguf")) as url:
+        client = Client(url, verbose=False)
+        with pytest.raises(AppError, match="出错了：answering model .*missing.gguf does not exist") as error:
+            client.predict(WAGE_QUESTION, api_name="/ask")
+        assert "Traceback" not in str(error.value)
+        assert client.predict("嘉兴最低工资", api_name="/locate")  # clause look-up needs no answering model
