@@ -73,7 +73,7 @@ class _Line:
 # --- patterns ---------------------------------------------------------------------------------
 
 _DOC_NUMBER = re.compile(r"^([\u4e00-\u9fa5]{1,10})\s*[〔\[［]\s*(\d{4})\s*[〕\]］]\s*(\d{1,4})\s*号$")
-_DOC_NUMBER_ANYWHERE = re.compile(
+DOC_NUMBER_ANYWHERE = re.compile(  # a 发文字号 as printed: prefix, year, number
     r"([\u4e00-\u9fa5]{1,10})\s*[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*(\d{1,4})\s*号"
 )
 _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
@@ -116,14 +116,14 @@ _HEADING_START = re.compile(
 
 def normalize_doc_number(text: str) -> str:
     """``浙政发〔2021〕16 号`` or ``嘉政发[2024]8号`` -> ``浙政发〔2021〕16号``."""
-    m = _DOC_NUMBER_ANYWHERE.search(text)
+    m = DOC_NUMBER_ANYWHERE.search(text)
     return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else ""
 
 
 def doc_number_pattern(doc_number: str) -> re.Pattern[str]:
     """A pattern that finds a normalised 发文字号 in running text however it is printed
     (``〔2021〕``, ``[2021]``, ``(2021)``, with or without spaces)."""
-    m = _DOC_NUMBER_ANYWHERE.fullmatch(doc_number)
+    m = DOC_NUMBER_ANYWHERE.fullmatch(doc_number)
     if not m:
         return re.compile(re.escape(doc_number))
     prefix, year, seq = m.groups()

@@ -28,9 +28,8 @@ from datetime import date
 from enum import Enum
 
 from qa.chunking import Chunk
-from qa.parsing import normalize_doc_number
+from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 
-_NUMBER = re.compile(r"[\u4e00-\u9fa5]{1,10}\s*[〔\[［(（]\s*\d{4}\s*[〕\]］)）]\s*\d{1,4}\s*号")
 _REPEAL = re.compile(r"[^。；]*(?:同时废止|予以废止|同时停止执行|不再执行)")
 _YEAR_RANGE = re.compile(r"(\d{4})\s*[-—–~至]\s*(\d{4})\s*年")
 _FIVE_YEAR = re.compile(r"十([一二三四五六七八九])(?:五|个五年)")
@@ -91,7 +90,7 @@ def repeals(chunks: list[Chunk]) -> dict[str, Repeal]:
     out: dict[str, Repeal] = {}
     for c in chunks:
         for sentence in _REPEAL.findall(c.text):
-            for printed in _NUMBER.findall(sentence):
+            for printed in (m.group() for m in DOC_NUMBER_ANYWHERE.finditer(sentence)):
                 number = normalize_doc_number(printed)
                 if number and number != c.doc_number:
                     out[number] = Repeal(c.doc_number, c.doc_title, c.effective_date or c.date)
