@@ -112,6 +112,8 @@ def test_abstention_when_the_model_declines_or_states_figures_nowhere_in_the_pas
     assert invented.abstained
     elsewhere = finish("杭州的最低工资是多少?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)
     assert elsewhere.abstained  # the passage is Jiaxing's, the question is about Hangzhou
+    off_topic = finish("嘉兴出租车的起步价是多少?", "q", "起步价为22元[1]。", wage_hits, texts)
+    assert off_topic.abstained  # 22 is in the passage, but it is about wages, not taxis
     answered = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)
     assert not answered.abstained and answered.cited == [1]
     assert answered.to_dict()["citations"][0]["n"] == 1

@@ -1,0 +1,176 @@
+"""Real generation: the default model (llama.cpp) answering questions written for these tests (not taken
+from eval/dev.jsonl), the transformers backend on the same weights, the OpenAI-compatible backend
+against a llama.cpp server started on loopback, and clear messages for a missing or damaged model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from qa.cli import main
+from qa.config import Config
+from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load_generator, resolve_llm_model
+from qa.models import QWEN_GGUF, QWEN_SIZE, ModelError, build_qwen_gguf
+from qa.pipeline import Pipeline
+
+pytestmark = pytest.mark.slow
+
+ASK = [{"role": "user", "content": "只回答一个阿拉伯数字：一周有几天？"}]
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    pipeline = Pipeline(Config.from_env(), progress=False)
+    pipeline.load_generator()
+    return pipeline
+
+
+@pytest.mark.parametrize(
+    ("question", "figure", "doc_number"),
+    [
+        ("嘉兴非全日制工作的最低小时工资是多少钱?", "22", "嘉政发〔2024〕9号"),
+        ("嘉兴对首次认定的高新技术企业奖励多少钱?", "20", "嘉政办发〔2024〕7号"),
+    ],
+)
+def test_answer_holds_the_figure_and_cites_its_passage(pipeline: Pipeline, question, figure, doc_number):
+    answer = pipeline.ask(question)
+    assert not answer.abstained, answer.reply
+    assert figure in answer.text
+    assert answer.cited and answer.invalid_markers == []
+    cited = [answer.passages[n - 1].chunk for n in answer.cited]
+    assert any(c.doc_number == doc_number and figure in c.text for c in cited)
+    assert answer.timings["first_token_s"] <= answer.timings["total_s"]
+
+
+def test_follow_up_is_answered_from_the_conversation(pipeline: Pipeline):
+    answer = pipeline.ask("那非全日制工作的小时工资呢?", history=["嘉兴最低月工资标准是多少?"])
+    assert not answer.abstained and "22" in answer.text
+
+
+def test_unanswerable_question_abstains(pipeline: Pipeline):
+    answer = pipeline.ask("嘉兴市出租车的起步价是多少元?")
+    assert answer.abstained
+    assert answer.text.startswith("资料中未提及") and answer.cited == []
+
+
+def test_streamed_pieces_make_the_reply(pipeline: Pipeline):
+    items = list(pipeline.ask_stream("嘉兴最低月工资标准是多少?"))
+    *pieces, answer = items
+    assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == answer.reply
+
+
+def test_cli_ask_json_and_batch_contract(tmp_path: Path, capsys):
+    assert main(["ask", "嘉兴最低月工资标准是多少?", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "2260" in out["answer"] and out["abstained"] is False
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "t1", "question": "嘉兴最低月工资标准是多少?"},
+        {"id": "t2", "question": "那非全日制呢?", "history": ["嘉兴最低月工资标准是多少?"]},
+        {"id": "t3", "question": " "},
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    run = tmp_path / "run.jsonl"
+    assert main(["ask", "--questions", str(questions), "--out", str(run)]) == 0
+    records = [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["t1", "t2", "t3"]
+    assert records[2]["abstained"] is True and "问题为空" in records[2]["error"]
+    for record in records[:2]:
+        assert {"answer", "abstained", "citations", "timings"} <= set(record)
+        assert {"retrieval_s", "first_token_s", "total_s"} <= set(record["timings"])
+        hit_keys = {"n", "rank", "score", "chunk_id", "source_file", "doc_title", "doc_number", "clause_path"}
+        assert all(hit_keys | {"text"} <= set(c) for c in record["citations"])
+    assert "22" in records[1]["answer"]
+
+
+def test_missing_model_names_the_fix(tmp_path: Path):
+    config = Config.from_env(llm_model=str(tmp_path / "absent.gguf"))
+    with pytest.raises(ModelError, match="QA_LLM_MODEL"):
+        load_generator(config)
+
+
+def test_damaged_model_file_names_the_fix(tmp_path: Path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + os.urandom(4096))
+    with pytest.raises(ModelError, match="not a valid GGUF"):
+        load_generator(Config.from_env(llm_model=str(broken)))
+
+
+def test_damaged_builtin_model_is_reassembled(tmp_path: Path):
+    built = Path(resolve_llm_model(Config.from_env()))
+    copy = tmp_path / QWEN_GGUF
+    shutil.copyfile(built, copy)
+    with open(copy, "r+b") as fh:  # damage the copy: same size, other bytes
+        fh.seek(QWEN_SIZE // 2)
+        fh.write(b"\0" * 1024)
+    assert build_qwen_gguf(copy) == copy
+    assert copy.stat().st_size == QWEN_SIZE
+    assert copy.read_bytes()[QWEN_SIZE // 2 : QWEN_SIZE // 2 + 1024] != b"\0" * 1024
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ModelError, match="QA_LLM_BACKEND"):
+        load_generator(Config.from_env(llm_backend="nonsense"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    """``python -m llama_cpp.server`` (OpenAI-compatible) with the built-in model, on loopback."""
+    port = _free_port()
+    model = resolve_llm_model(Config.from_env())
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--n_threads", "2", "--n_ctx", "4096", "--model_alias", "qwen"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=2).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the llama.cpp server did not start")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_openai_backend_answers_through_the_server(llama_server: str):
+    generator = OpenAIGenerator(llama_server, "qwen")
+    assert "7" in complete(generator, ASK, 8)
+    config = Config.from_env(llm_backend="openai", llm_url=llama_server, llm_model="qwen")
+    pipeline = Pipeline(config, progress=False)
+    answer = pipeline.ask("嘉兴最低月工资标准是多少?")
+    assert "2260" in answer.text and answer.cited
+
+
+def test_openai_backend_reports_an_unreachable_endpoint():
+    from qa.generation import GenerationError
+
+    generator = OpenAIGenerator(f"http://127.0.0.1:{_free_port()}/v1", "qwen", timeout=5)
+    with pytest.raises(GenerationError, match="failed"):
+        complete(generator, ASK, 4)
+
+
+def test_transformers_backend_generates_with_the_same_weights():
+    generator = TransformersGenerator(resolve_llm_model(Config.from_env()), threads=2)
+    assert "7" in complete(generator, ASK, 6)
