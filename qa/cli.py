@@ -224,9 +224,6 @@ def _interactive(args: argparse.Namespace, respond: Callable[[str], None]) -> in
 def _search(args: argparse.Namespace, config: Config) -> int:
     from qa.pipeline import Pipeline
 
-    if args.questions and not args.out:
-        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
-        return EXIT_USAGE
     pipeline = Pipeline(config)
     mode = Mode(args.mode)
     filters = Filters(args.doc, args.issuer, args.year)
@@ -272,9 +269,6 @@ def _print_answer(answer: Answer, streamed: bool) -> None:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from qa.pipeline import Pipeline
 
-    if args.questions and not args.out:
-        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
-        return EXIT_USAGE
     pipeline = Pipeline(config)
     filters = Filters(args.doc, args.issuer, args.year)
     if args.questions:
@@ -507,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
     from qa.parsing import CorpusError
 
     args = build_parser().parse_args(argv)
+    if hasattr(args, "out") and args.questions and not args.out:  # the batch form of search and ask
+        print("错误：--questions 需要 --out RUN.jsonl", file=sys.stderr)
+        return EXIT_USAGE
     config = _config(args)
     try:
         if args.command == "setup":
