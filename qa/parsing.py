@@ -79,7 +79,9 @@ DOC_NUMBER_ANYWHERE = re.compile(  # a 发文字号 as printed: prefix, year, nu
 _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _DATE_LINE = re.compile(rf"^{_DATE}$")
 _ADOPTED = re.compile(rf"^[(（]{_DATE}(.+?)(通过|批准|发布)[)）]$")
-_EFFECTIVE = re.compile(rf"自\s*{_DATE}\s*起\s*(?:施行|实施|执行|生效)")
+_EFFECTIVE = re.compile(  # 自…起施行, or 从…起, followed by the measure (从2024年1月1日起,将…调整为…)
+    rf"[自从]\s*{_DATE}\s*起\s*(?:施行|实施|执行|生效|[,，])"
+)
 _VALID_UNTIL = re.compile(rf"有效期至\s*{_DATE}")
 _VALID_YEARS = re.compile(r"有效期\s*(\d{1,2})\s*年")
 _TITLE_TAIL = re.compile(r"^[(（][^()（）]{1,20}[)）]$")

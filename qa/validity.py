@@ -5,8 +5,8 @@ The rules, first match wins:
 
 1. **Repealed** (已失效): a later document of the corpus names this one's 发文字号 in a sentence that
    repeals it (``…(嘉政发〔2021〕22号)同时废止``), and that later document is in force by ``as_of``.
-2. **Not yet in force** (尚未施行): ``as_of`` is before the stated effective date (``自2024年4月1日起
-   施行``), or before the document was issued.
+2. **Not yet in force** (尚未施行): ``as_of`` is before the document was issued, or before its stated
+   effective date (``自2024年4月1日起施行``, ``从2024年1月1日起,将…调整为…``).
 3. **Stated validity period** (``有效期至2028年12月31日``, or ``有效期N年``): 现行有效 up to and
    including that day, 已失效 after it.
 4. **A plan with a period** and no stated validity: a five-year plan (``“十四五”规划``: 2021—2025), a
@@ -93,7 +93,8 @@ def repeals(chunks: list[Chunk]) -> dict[str, Repeal]:
             for printed in (m.group() for m in DOC_NUMBER_ANYWHERE.finditer(sentence)):
                 number = normalize_doc_number(printed)
                 if number and number != c.doc_number:
-                    out[number] = Repeal(c.doc_number, c.doc_title, c.effective_date or c.date)
+                    # a repeal takes hold once the repealing document is both issued and in force
+                    out[number] = Repeal(c.doc_number, c.doc_title, max(c.effective_date, c.date))
     return out
 
 
@@ -131,10 +132,9 @@ def validity_of(
     repeal = (repealed or {}).get(chunk.doc_number) if chunk.doc_number else None
     if repeal and repeal.from_date and date.fromisoformat(repeal.from_date) <= day:
         return Status(Validity.EXPIRED, f"已被{repeal.by_number}《{repeal.by_title}》废止")
-    start = chunk.effective_date or chunk.date
-    if start and day < date.fromisoformat(start):
-        word = "施行" if chunk.effective_date else "发布"
-        return Status(Validity.NOT_YET, f"自{start}起{word}")
+    for start, word in ((chunk.date, "发布"), (chunk.effective_date, "施行")):
+        if start and day < date.fromisoformat(start):
+            return Status(Validity.NOT_YET, f"自{start}起{word}")
     if chunk.valid_until:
         if day > date.fromisoformat(chunk.valid_until):
             return Status(Validity.EXPIRED, f"有效期至{chunk.valid_until}，已到期")

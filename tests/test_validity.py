@@ -71,12 +71,23 @@ def test_effective_date_without_an_end_is_in_force(chunks: list[Chunk]):
     assert validity_of(opinion, "2021-07-14").validity == Validity.NOT_YET
 
 
+def test_effective_date_stated_as_from_a_day_on(chunks: list[Chunk]):
+    # 嘉政发〔2024〕9号, issued 2024-02-29: 从 2024 年 1 月 1 日起,将我市最低月工资标准调整为 2260 元
+    wage = _first(chunks, "嘉政发〔2024〕9号")
+    assert (wage.effective_date, wage.date) == ("2024-01-01", "2024-02-29")
+    status = validity_of(wage, "2026-11-23")
+    assert status == validity_of(wage, "2024-02-29")
+    assert status.validity == Validity.IN_FORCE and "2024-01-01" in status.reason
+    # before it was issued it did not exist yet, whatever day it takes effect from
+    early = validity_of(wage, "2024-02-01")
+    assert early.validity == Validity.NOT_YET and "2024-02-29起发布" in early.reason
+
+
 def test_nothing_stated_is_unstated(chunks: list[Chunk]):
-    # 嘉政发〔2024〕9号 (minimum wage) states neither an effective clause nor a period; nor does a list
-    for number in ("嘉政发〔2024〕9号", "浙政办发〔2021〕27号"):
-        status = validity_of(_first(chunks, number), "2026-11-23")
-        assert status.validity == Validity.UNSTATED
-        assert "未说明" in status.reason
+    # 浙政办发〔2021〕27号 (a list of documents) states neither an effective date nor a period
+    status = validity_of(_first(chunks, "浙政办发〔2021〕27号"), "2026-11-23")
+    assert status.validity == Validity.UNSTATED
+    assert "未说明" in status.reason
 
 
 def test_repealed_by_a_later_corpus_document(chunks: list[Chunk]):
@@ -87,7 +98,7 @@ def test_repealed_by_a_later_corpus_document(chunks: list[Chunk]):
     assert all(r.by_number != number for number, r in found.items())
     # the repealed notice itself is not in the corpus: the same wage clause filed under its number
     wage = _first(chunks, "嘉政发〔2024〕9号")
-    old = dataclasses.replace(wage, doc_number="嘉政发〔2021〕22号", date="2021-05-31")
+    old = dataclasses.replace(wage, doc_number="嘉政发〔2021〕22号", date="2021-05-31", effective_date="")
     assert validity_of(old, "2024-03-01", found).validity == Validity.EXPIRED
     assert "嘉政发〔2024〕9号" in validity_of(old, "2024-03-01", found).reason
     assert validity_of(old, "2024-02-01", found).validity == Validity.UNSTATED
