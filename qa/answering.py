@@ -1,7 +1,8 @@
 """The answering step around the model: the prompt (numbered, labelled passages within a character
 budget), the check of every reply (``[n]`` markers must name given passages; numbers and dates must
 appear in a cited passage), and abstention ("资料中未提及") decided from the model's reply together
-with the retrieval evidence."""
+with the retrieval evidence. A question in another language is answered in that language, from the
+same Chinese passages (its Chinese translation, the retrieval query, serves the checks)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from qa.language import Language
 from qa.lexical import normalize, tokenize
 from qa.retrieval import Hit
 from qa.validity import Validity
@@ -21,10 +23,35 @@ INSTRUCTION = "请用中文简短回答，先直接给出答案，数字、日�
 """Said after the passages. Telling this 1.5B model when to reply "资料中未提及" made it decline nearly
 every question (answerable ones too), so abstention is decided by :func:`finish` instead."""
 
+SYSTEM_PROMPT_OTHER = (
+    "You answer questions about Chinese policy documents from the passages the user gives, in the "
+    "language of the question."
+)
+
+INSTRUCTION_OTHER = (
+    "Answer in the language of the question above, not in Chinese: briefly, the direct answer first. Copy "
+    "numbers and dates exactly as the passages write them, and put the passage number such as [1] after "
+    "each statement."
+)
+"""The system prompt and the words after the passages when the question is not in Chinese."""
+
+WORDING = {
+    Language.CHINESE: {"not_found": f"{NOT_FOUND}。", "nearby": "资料中相近的内容：", "note": "注意："},
+    Language.OTHER: {
+        "not_found": f"The documents do not mention this ({NOT_FOUND}).",
+        "nearby": "Closest passages in the documents (资料中相近的内容):",
+        "note": "Note: ",
+    },
+}
+"""What the answering step itself says, by the language of the question."""
+
 _MARKER = re.compile(r"[\[【]\s*(?:资料|材料)?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _DECLINES = re.compile(
     r"未提及|没有提及|未提到|没有提到|未涉及|没有涉及|没有相关|无相关|未找到|没有找到|无法回答|无法确定|不清楚"
     r"|(资料|材料|文件)(中|里)?(并)?(没有|未|无)(明确|具体)?(说明|规定|给出|写明|列出)"
+    r"|(?i:\b(?:do|does) not (?:mention|say|state|specify|provide|contain)"
+    r"|not (?:mentioned|stated|specified|provided)"
+    r"|no (?:information|mention)|cannot (?:answer|be answered|find|be determined)|unable to)"
 )
 _PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)")
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
@@ -179,31 +206,48 @@ class Prompt:
     passages: list[str]  # each passage's label and whole text, numbered from 1 (what the check reads)
 
 
-def build_prompt(question: str, hits: list[Hit], budget: int, history: list[str] | None = None) -> Prompt:
+def build_prompt(
+    question: str,
+    query: str,
+    hits: list[Hit],
+    budget: int,
+    history: list[str] | None = None,
+    language: Language = Language.CHINESE,
+) -> Prompt:
     """The chat messages: instructions, then the passages (each labelled with its document title, 发文字号
     and clause path, cut to share ``budget`` characters, more to the better ranked) and the question.
 
     Args:
         question: the user's question as asked.
+        query: what retrieval searched for (the question with the turns before it, in Chinese); the
+            passages are cut to the sentences that share most with it.
         hits: the retrieved passages, best first.
         budget: characters of passage text in all.
         history: earlier questions of the conversation, oldest first.
+        language: the question's; any but Chinese is answered in the question's language.
     """
     blocks, given = [], []
     left = budget
     for i, hit in enumerate(hits):
         share = max(left // (len(hits) - i), min(left, 2 * budget // (len(hits) + 1)))
-        text = excerpt(hit.chunk.text, " ".join([*(history or []), question]), share)
+        text = excerpt(hit.chunk.text, query, share)
         left -= len(text)
         c = hit.chunk
         label = f"《{c.part or c.doc_title}》" + (f"（{c.doc_number}）" if c.doc_number else "")
         blocks.append(f"[{i + 1}] {label} {c.clause_path}\n{text}")
         given.append(f"{label} {c.clause_path}\n{c.text}")
     context = "\n\n".join(blocks)
-    before = f"此前的问题：{'；'.join(history)}\n" if history else ""
-    asked = f"{before}问题：{question}"
-    user = f"{asked}\n\n资料：\n{context}\n\n{asked}\n\n{INSTRUCTION}"
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    if language == Language.CHINESE:
+        before = f"此前的问题：{'；'.join(history)}\n" if history else ""
+        asked = f"{before}问题：{question}"
+        user = f"{asked}\n\n资料：\n{context}\n\n{asked}\n\n{INSTRUCTION}"
+        system = SYSTEM_PROMPT
+    else:
+        before = f"Earlier questions: {'; '.join(history)}\n" if history else ""
+        asked = f"{before}Question: {question}"
+        user = f"{asked}\n\nPassages:\n{context}\n\n{asked}\n\n{INSTRUCTION_OTHER}"
+        system = SYSTEM_PROMPT_OTHER
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
     return Prompt(messages, given)
 
 
@@ -258,9 +302,9 @@ class Answer:
         }
 
 
-def nearby(question: str, hits: list[Hit], limit: int = 2) -> str:
+def nearby(question: str, hits: list[Hit], limit: int = 2, language: Language = Language.CHINESE) -> str:
     """What the documents cover near an unanswered question: the best passages' documents and clauses,
-    each with its sentence closest to the question."""
+    each with its sentence closest to the (Chinese) question, after a header in ``language``."""
     seen, lines = set(), []
     for hit in hits:
         c = hit.chunk
@@ -271,7 +315,8 @@ def nearby(question: str, hits: list[Hit], limit: int = 2) -> str:
         lines.append(f"《{c.part or c.doc_title}》{c.clause_path}：{excerpt(c.text, question, 80)}")
         if len(lines) == limit:
             break
-    return "资料中相近的内容：\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
+    header = WORDING[language]["nearby"]
+    return f"{header}\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
 
 
 def anchors(question: str) -> list[str]:
@@ -302,37 +347,49 @@ def _on_topic(question: str, query: str, hit: Hit) -> bool:
     return all(a in context for a in wanted) and coverage(question, hit) >= MIN_COVERAGE
 
 
-def finish(question: str, query: str, reply: str, hits: list[Hit], given: list[str]) -> Answer:
+def finish(
+    question: str,
+    query: str,
+    reply: str,
+    hits: list[Hit],
+    given: list[str],
+    language: Language = Language.CHINESE,
+) -> Answer:
     """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
 
     Abstains when nothing was retrieved; when the model says the passages do not answer; when it states
     figures of which none is in any passage (not grounded in what was retrieved); or when no passage it
     cites names the places and quoted terms of the question (or, for a follow-up naming none, of
     ``query``, which carries the conversation) and at least :data:`MIN_COVERAGE` of its content words:
-    otherwise it answered about something else.
+    otherwise it answered about something else. For a question in another language, ``query`` (its
+    Chinese translation) stands for the question in these checks, and the answer's own words are in
+    that language.
     """
+    words = WORDING[language]
+    asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
     answer = norm(_MARKER.sub("", check.text))
     figures = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(question))]
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
-    on_topic = any(_on_topic(question, query, hits[n - 1]) for n in check.cited) if check.cited else True
+    on_topic = any(_on_topic(asked, query, hits[n - 1]) for n in check.cited) if check.cited else True
     abstained = not hits or not check.text or declines(check.text) or not grounded or not on_topic
     if abstained:
-        text = "\n\n".join(part for part in (f"{NOT_FOUND}。", nearby(question, hits)) if part)
+        parts = (words["not_found"], nearby(asked, hits, language=language))
+        text = "\n\n".join(part for part in parts if part)
         return Answer(question, query, text, True, hits, reply=reply)
-    notes = validity_notes([hits[n - 1] for n in check.cited])
+    notes = validity_notes([hits[n - 1] for n in check.cited], language)
     text = "\n\n".join([check.text, *notes]) if notes else check.text
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
 
 
-def validity_notes(cited: list[Hit]) -> list[str]:
+def validity_notes(cited: list[Hit], language: Language = Language.CHINESE) -> list[str]:
     """A line for each cited document that is not in force (已失效, 尚未施行) on the configured date."""
     notes: dict[str, str] = {}
     for hit in cited:
         status = hit.validity
         if status and status.validity in (Validity.EXPIRED, Validity.NOT_YET):
             name = hit.chunk.part or hit.chunk.doc_title
-            notes[name] = f"注意：《{name}》{status.validity.value}（{status.reason}）。"
+            notes[name] = f"{WORDING[language]['note']}《{name}》{status.validity.value}（{status.reason}）。"
     return list(notes.values())

@@ -1,6 +1,6 @@
 """The pipeline shared by the CLI and the chat: checks the question, loads the models and the index
-(building it when missing or stale), retrieves, answers with the passages cited, and matches profiles
-to policies."""
+(building it when missing or stale), brings a question in another language into Chinese, retrieves,
+answers with the passages cited (in the language of the question), and matches profiles to policies."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from qa.config import Config
 from qa.embedding import Embedder
 from qa.generation import Generator, load_generator
 from qa.index import Index, build_index, ensure_index
+from qa.language import Language, detect, translate
 from qa.matching import Match, Matcher, Profile
 from qa.retrieval import Filters, Hit, Mode, Retriever
 
@@ -75,7 +76,15 @@ class Pipeline:
     ) -> list[Hit]:
         """The ``k`` best passages for a question (with its conversation history, if any)."""
         question = check_question(question, self.config.max_question_chars)
-        return self.retriever.search(contextual_query(question, history), k=k, mode=mode, filters=filters)
+        return self.retriever.search(self.query(question, history), k=k, mode=mode, filters=filters)
+
+    def query(self, question: str, history: list[str] | None = None) -> str:
+        """What retrieval searches for: the question after the conversation's last turns, in Chinese (a
+        question in another language is translated by the answering model first)."""
+        query = contextual_query(question, history)
+        if detect(query) == Language.CHINESE:
+            return query
+        return translate(self.load_generator(), query)
 
     def load_generator(self) -> Generator:
         """The answering model, loaded on first use (one instance, shared by all callers)."""
@@ -98,10 +107,13 @@ class Pipeline:
             self.load_generator()
             timings["load_s"] = time.perf_counter() - t
         start = time.perf_counter()
-        query = contextual_query(question, history)
+        language = detect(question)
+        query = self.query(question, history)
+        if language != Language.CHINESE:
+            timings["translate_s"] = time.perf_counter() - start
         hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters)
-        timings["retrieval_s"] = time.perf_counter() - start
-        prompt = build_prompt(question, hits, self.config.context_chars, history)
+        timings["retrieval_s"] = time.perf_counter() - start - timings.get("translate_s", 0.0)
+        prompt = build_prompt(question, query, hits, self.config.context_chars, history, language)
         pieces: list[str] = []
         if hits:
             for piece in self.load_generator().stream(prompt.messages, self.config.max_answer_tokens):
@@ -109,7 +121,7 @@ class Pipeline:
                     timings["first_token_s"] = time.perf_counter() - start
                 pieces.append(piece)
                 yield piece
-        answer = finish(question, query, "".join(pieces), hits, prompt.passages)
+        answer = finish(question, query, "".join(pieces), hits, prompt.passages, language)
         timings["total_s"] = time.perf_counter() - start
         answer.timings = timings
         yield answer

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering import NOT_FOUND, build_prompt, check_reply, excerpt, finish, number_in
+from qa.answering import INSTRUCTION_OTHER, NOT_FOUND, build_prompt, check_reply, excerpt, finish, number_in
 from qa.config import Config
-from qa.pipeline import Pipeline
+from qa.language import Language, detect
+from qa.pipeline import Pipeline, contextual_query
 from qa.retrieval import Hit
 from qa.validity import repeals, validity_of
 
@@ -26,7 +27,7 @@ def wage_hits(pipeline: Pipeline) -> list[Hit]:
 
 
 def test_prompt_numbers_and_labels_the_passages_within_the_budget(wage_hits: list[Hit]):
-    prompt = build_prompt("嘉兴最低工资是多少?", wage_hits, budget=500)
+    prompt = build_prompt("嘉兴最低工资是多少?", "嘉兴最低工资是多少?", wage_hits, budget=500)
     user = prompt.messages[-1]["content"]
     for n, hit in enumerate(wage_hits, 1):
         c = hit.chunk
@@ -47,7 +48,8 @@ def test_prompt_numbers_and_labels_the_passages_within_the_budget(wage_hits: lis
 
 
 def test_prompt_carries_the_earlier_questions(wage_hits: list[Hit]):
-    prompt = build_prompt("那非全日制呢?", wage_hits, 600, history=["嘉兴最低月工资是多少?"])
+    question, history = "那非全日制呢?", ["嘉兴最低月工资是多少?"]
+    prompt = build_prompt(question, contextual_query(question, history), wage_hits, 600, history)
     assert "此前的问题：嘉兴最低月工资是多少?" in prompt.messages[-1]["content"]
 
 
@@ -132,3 +134,35 @@ def test_answer_citing_a_plan_past_its_period_says_so(pipeline: Pipeline):
     assert not expired.abstained and "已失效" in expired.text.split("\n\n")[-1]
     hit.validity = validity_of(hit.chunk, "2023-06-30", repealed)
     assert "已失效" not in finish("孕产妇死亡率目标?", "q", reply, [hit], [hit.chunk.text]).text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("嘉兴最低工资现在多少?", Language.CHINESE),
+        ("浙江R&D经费占GDP比重目标是多少?", Language.CHINESE),
+        ("What is the minimum wage in Jiaxing?", Language.OTHER),
+        ("When does 浙政发〔2021〕16号 take effect?", Language.OTHER),
+        ("Quel est le salaire minimum à Jiaxing ?", Language.OTHER),
+    ],
+)
+def test_language_of_a_question(text: str, expected: Language):
+    assert detect(text) == expected
+
+
+def test_question_in_another_language_is_answered_in_it(wage_hits: list[Hit]):
+    question, query = "What is the minimum monthly wage in Jiaxing?", "嘉兴最低月工资是多少？"
+    prompt = build_prompt(question, query, wage_hits, 600, language=Language.OTHER)
+    user = prompt.messages[-1]["content"]
+    assert user.startswith(f"Question: {question}\n\nPassages:\n[1] ") and user.endswith(INSTRUCTION_OTHER)
+    assert "2260" in user  # the passages are cut to the Chinese query's sentences
+    texts = prompt.passages
+    reply = "The minimum monthly wage in Jiaxing is 2260 yuan [1]."
+    answered = finish(question, query, reply, wage_hits, texts, Language.OTHER)
+    assert not answered.abstained and answered.cited == [1] and answered.question == question
+    # the checks read the Chinese query: Hangzhou is not in the Jiaxing passage
+    elsewhere = finish("And in Hangzhou?", "杭州最低月工资是多少？", reply, wage_hits, texts, Language.OTHER)
+    assert elsewhere.abstained
+    declined = finish(question, query, "The documents do not mention it.", wage_hits, texts, Language.OTHER)
+    assert declined.abstained and declined.text.startswith(f"The documents do not mention this ({NOT_FOUND})")
+    assert "Closest passages in the documents" in declined.text
