@@ -1,6 +1,7 @@
 """政策问答: the web chat. A thin Gradio layer over :class:`qa.pipeline.Pipeline` (the same pipeline as the
 ``qa`` CLI): a chat that streams cited answers with source cards, a "查找条款" mode that lists the matching
-clauses without the model, filters, and the ``ask`` and ``locate`` API endpoints.
+clauses without the model, a "政策找企业 / 政策找人" mode that lists the clauses applying to a profile
+(``qa match``), filters, and the ``ask``, ``locate`` and ``match`` API endpoints.
 
 All document and user text is HTML-escaped before it is rendered (see :func:`esc`).
 
@@ -28,16 +29,21 @@ from qa.chunking import Chunk
 from qa.config import Config
 from qa.generation import GenerationError
 from qa.index import IndexUnusable
+from qa.matching import GENERIC, Match, Profile, match_report
 from qa.models import ModelError
 from qa.parsing import CorpusError, read_text
 from qa.pipeline import Pipeline, QuestionError, check_question
 from qa.retrieval import Filters, Hit
+from qa.tagging import CATEGORIES, CITIES, COUNTIES, INDUSTRIES, PROVINCE, Kind
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CONTEXT_CHARS = 1500
 """Characters of the document shown on each side of a clause in the document viewer."""
 LOCATE_K = 5
+MATCH_K = 10
+MATCH_FOLD_CHARS = 200
+"""A matching clause longer than this is folded (its one-line summary says what it gives)."""
 
 ASK_EXAMPLES = [
     "嘉兴市最低工资标准现在是多少？",
@@ -50,6 +56,13 @@ LOCATE_EXAMPLES = [
     "高标准打造祥符荡科创绿谷",
     "外籍高端人才工作许可",
 ]
+MATCH_EXAMPLES = [  # profile, region, kind, industry, enterprise qualifications, person situations
+    ["嘉兴一家做新材料的科技型中小企业，40人，去年研发投入占营收6%", "", "", "", [], []],
+    ["", "海宁", Kind.ENTERPRISE.value, "新材料", ["高新技术企业"], []],
+    ["温州的失能老人家属", "", "", "", [], []],
+]
+KIND_LABELS = {Kind.ENTERPRISE: "企业", Kind.PERSON: "个人"}
+EMPTY_PROFILE = "画像为空：请描述企业或个人（例如“嘉兴一家科技型中小企业，40人”），或选择资质、身份或行业。"
 
 _USER_ERRORS = (QuestionError, ModelError, GenerationError, IndexUnusable, CorpusError)
 """Errors whose message is written for the user; anything else is logged and reported in general words."""
@@ -92,27 +105,38 @@ def answer_html(text: str, anchor: str | None) -> str:
     return "".join(out)
 
 
-def card_html(hit: Hit, label: str, anchor: str, spans: list[tuple[int, int]] | None = None) -> str:
-    """A source card: document, 发文字号, issuer, date, validity (现行有效/已失效/…, its reason on hover),
-    clause path and the passage (``spans`` highlighted), with a button that opens the document around
-    the clause."""
+def card_html(
+    hit: Hit,
+    label: str,
+    anchor: str,
+    spans: list[tuple[int, int]] | None = None,
+    details: str = "",
+    fold_chars: int | None = None,
+) -> str:
+    """A source card: document, 发文字号, issuer, date, validity (现行有效/已失效/…, with its reason),
+    clause path, ``details`` (HTML, e.g. what a matching clause gives) and the passage (``spans``
+    highlighted; folded when over ``fold_chars`` characters), with a button that opens the document
+    around the clause."""
     c = hit.chunk
     validity = hit.to_dict().get("validity") or {}
     meta = [
         f'<span class="docno">{esc(c.doc_number)}</span>' if c.doc_number else "无文号",
         esc(c.issuer) if c.issuer else "",
         esc(c.date) if c.date else "",
-        f'<span class="validity" title="{esc(validity.get("reason", ""))}">{esc(validity["status"])}</span>'
+        f'<span class="validity">{esc(validity["status"])}</span>'
+        f'<span class="validity-reason">{esc(validity.get("reason", ""))}</span>'
         if validity.get("status")
         else "",
     ]
     part = f'<div class="part">{esc(c.part)}</div>' if c.part else ""
+    passage = f'<div class="passage">{marked(c.text, spans or [])}</div>'
+    if fold_chars is not None and len(c.text) > fold_chars:
+        passage = f'<details class="fold"><summary>条款原文（{len(c.text)} 字）</summary>{passage}</details>'
     return (
         f'<div class="card" id="{anchor}">'
         f'<div class="card-head"><span class="n">{esc(label)}</span> <b>{esc(c.doc_title)}</b></div>{part}'
         f'<div class="meta">{" · ".join(m for m in meta if m)}</div>'
-        f'<div class="path">{esc(c.clause_path)}</div>'
-        f'<div class="passage">{marked(c.text, spans or [])}</div>'
+        f'<div class="path">{esc(c.clause_path)}</div>{details}{passage}'
         f'<button class="open-doc" data-chunk="{esc(c.chunk_id)}">查看原文上下文</button>'
         "</div>"
     )
@@ -142,6 +166,27 @@ def parse_filters(doc: str | None, issuer: str | None, year: int | str | None) -
         (doc or "").strip() or None, (issuer or "").strip() or None, int(year_text or 0) or None
     )
     return filters if filters.doc or filters.issuer or filters.year else None
+
+
+def parse_profile(
+    text: str | None,
+    region: str | None,
+    kind: str | None,
+    industry: str | None,
+    qualifications: list[str] | str | None,
+) -> Profile:
+    """A profile from the UI or API values (empty values mean not given; ``qualifications`` a list, or
+    one string separated by 、 or commas); :class:`QuestionError` when it says nothing or names an
+    unknown kind."""
+    if isinstance(qualifications, str):
+        qualifications = re.split(r"[、,，;；\s]+", qualifications)
+    named = [q.strip() for q in qualifications or [] if isinstance(q, str) and q.strip()]
+    text, industry, kind = (text or "").strip(), (industry or "").strip(), (kind or "").strip()
+    if not (text or industry or named):
+        raise QuestionError(EMPTY_PROFILE)
+    if kind and kind not in {k.value for k in Kind}:
+        raise QuestionError(f"类型应为 enterprise（企业）或 person（个人）（收到：{kind}）。")
+    return Profile.parse(text, (region or "").strip() or None, kind or None, industry or None, named)
 
 
 def parse_history(history: list[str] | str | None) -> list[str]:
@@ -191,12 +236,48 @@ class ChatApp:
         except Exception as exc:
             raise gr.Error(user_message(exc)) from exc
 
+    def match(
+        self,
+        profile: str = "",
+        region: str | None = None,
+        kind: str | None = None,
+        industry: str | None = None,
+        qualifications: list[str] | str | None = None,
+        k: int = MATCH_K,
+        in_force: bool = False,
+    ) -> dict:
+        """The clauses that apply to an enterprise or a person (no model), as ``qa match --json``: the
+        profile as understood, and the clauses ranked with what each gives, why it matches and its
+        validity. ``profile``: in words; the fields win over the words: ``region`` (city, county or
+        浙江省), ``kind`` (enterprise or person), ``industry``, ``qualifications`` (高新技术企业, 老年人 …);
+        ``in_force``: leave out documents that are 已失效 or 尚未施行."""
+        try:
+            return match_report(
+                *self.profile_matches(profile, region, kind, industry, qualifications, k, in_force)
+            )
+        except Exception as exc:
+            raise gr.Error(user_message(exc)) from exc
+
     def search(
         self, question: str, doc: str | None, issuer: str | None, year: int | str | None, k: int
     ) -> list[Hit]:
         return self.pipeline.search(
             question, k=max(1, min(int(k), 50)), filters=parse_filters(doc, issuer, year)
         )
+
+    def profile_matches(
+        self,
+        text: str | None,
+        region: str | None,
+        kind: str | None,
+        industry: str | None,
+        qualifications: list[str] | str | None,
+        k: int,
+        in_force: bool,
+    ) -> tuple[Profile, list[Match]]:
+        """The profile from the UI or API values, and the ``k`` clauses that apply to it."""
+        profile = parse_profile(text, region, kind, industry, qualifications)
+        return profile, self.pipeline.match(profile, max(1, min(int(k), 50)), bool(in_force))
 
     # ------------------------------------------------------------------ web page handlers
 
@@ -244,6 +325,26 @@ class ChatApp:
         if not hits:
             return head + notice_html("资料中未找到相关条款。", "info")
         return head + "".join(card_html(h, f"{h.rank}.", f"loc-{h.rank}") for h in hits)
+
+    def match_html(
+        self,
+        text: str,
+        region: str | None,
+        kind: str | None,
+        industry: str | None,
+        enterprise: list[str] | None,
+        person: list[str] | None,
+        k: float,
+        in_force: bool,
+    ) -> str:
+        """The profile as understood and the matching clauses as cards; ``enterprise`` and ``person``: the
+        qualifications and situations ticked."""
+        try:
+            qualifications = [*(enterprise or []), *(person or [])]
+            found = self.profile_matches(text, region, kind, industry, qualifications, int(k), in_force)
+        except Exception as exc:
+            return notice_html(user_message(exc))
+        return matches_html(*found)
 
     def context(self, chunk_id: str) -> str:
         """The document around a clause (±:data:`CONTEXT_CHARS` characters, within its document), escaped,
@@ -317,6 +418,37 @@ def transcript_html(turns: list[dict], pending: tuple[str, str, str] | None = No
     return '<div class="chat">' + "".join(f'<div class="turn">{p}</div>' for p in parts) + "</div>"
 
 
+def matches_html(profile: Profile, matches: list[Match]) -> str:
+    """How the profile was understood (region, kind, categories, industries), then the matching clauses
+    as cards with what each gives and why it matches."""
+    described = profile.describe()
+    fields = [
+        ("地区", described["region"]),
+        ("类型", KIND_LABELS[profile.kind]),
+        ("身份/资质", "、".join(profile.categories)),
+        ("行业", "、".join(profile.industries)),
+    ]
+    items = "".join(f'<span class="field"><b>{esc(n)}</b>{esc(v)}</span>' for n, v in fields if v)
+    head = f'<div class="profile">画像理解为：{items}</div>'
+    if not matches:
+        note = "资料中未找到适用于该画像的政策条款。"
+        if not profile.in_province:
+            note = "资料只收录浙江省和嘉兴市的政策，没有适用于浙江省外的条款。"
+        return head + notice_html(note, "info")
+    cards = "".join(
+        card_html(
+            Hit(m.rank, m.score, m.chunk, m.validity),
+            f"{m.rank}.",
+            f"match-{m.rank}",
+            details=f'<div class="gives"><b>给予/要求</b>{esc(m.gives)}</div>'
+            f'<div class="why"><b>适用原因</b>{esc(m.why)}</div>',
+            fold_chars=MATCH_FOLD_CHARS,
+        )
+        for m in matches
+    )
+    return f'{head}<div class="locate-head">适用条款（按适用程度排序）：</div>{cards}'
+
+
 def timing_text(answer: Answer) -> str:
     t = answer.timings
     parts = [f"检索 {t.get('retrieval_s', 0):.2f} 秒"]
@@ -335,6 +467,18 @@ def filter_choices(chunks: list[Chunk]) -> tuple[list[tuple[str, str]], list[str
     issuers = sorted({c.issuer for c in chunks if c.issuer})
     years = sorted({c.date[:4] for c in chunks if c.date[:4].isdigit()}, reverse=True)
     return [(label, value) for value, label in docs.items()], issuers, years
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """Choices of a profile's region: the province, its cities, and the counties the matcher knows."""
+    cities = [(f"{c}市", f"{c}市") for c in CITIES]
+    counties = [(f"{county}（{city}市）", county) for county, city in COUNTIES.items()]
+    return [("从描述中识别", ""), (f"{PROVINCE}（全省）", PROVINCE), *cities, *counties]
+
+
+def qualification_choices(kind: Kind) -> list[str]:
+    """The beneficiary categories of ``kind`` that the matcher knows, less the generic 企业 / 居民."""
+    return [c.name for c in CATEGORIES if c.kind == kind and c.name != GENERIC[kind]]
 
 
 VIEWER_JS = """
@@ -382,6 +526,13 @@ a.cite { text-decoration: none; font-weight: 600; }
   margin: 2px 0; }
 .card .docno { font-weight: 600; color: var(--body-text-color); }
 .card .validity { border: 1px solid currentColor; border-radius: 4px; padding: 0 4px; }
+.card .validity-reason { margin-left: 4px; }
+.card .gives { margin-top: 6px; line-height: 1.6; }
+.card .why { color: var(--body-text-color-subdued); font-size: 0.9em; margin-top: 2px; }
+.card .gives b, .card .why b, .profile .field b { margin-right: 6px; }
+.card details.fold summary { cursor: pointer; color: var(--body-text-color-subdued); margin-top: 6px; }
+.profile { margin: 4px 0; }
+.profile .field { display: inline-block; margin-right: 14px; }
 .card .passage { white-space: pre-wrap; margin-top: 6px; line-height: 1.6; }
 .card mark, .doc-context mark { background: #fde68a; color: inherit; }
 .card button.open-doc { margin-top: 6px; font-size: 0.85em; border: 1px solid var(--border-color-primary);
@@ -396,7 +547,8 @@ a.cite { text-decoration: none; font-weight: 600; }
 
 
 def build_demo(app: ChatApp) -> gr.Blocks:
-    """The page: 问答 and 查找条款 tabs over shared filters, plus the ``ask`` and ``locate`` endpoints."""
+    """The page: 问答 and 查找条款 tabs over shared filters, the 政策找企业 / 政策找人 tab, and the ``ask``,
+    ``locate`` and ``match`` endpoints."""
     doc_choices, issuers, years = filter_choices(app.pipeline.index.chunks)
 
     def context(chunk_id: str) -> str:  # server functions must be plain functions
@@ -405,10 +557,10 @@ def build_demo(app: ChatApp) -> gr.Blocks:
     with gr.Blocks(title="政策问答", analytics_enabled=False) as demo:
         gr.HTML(
             "<h2>政策问答</h2><p>浙江省、嘉兴市政策文件的本地问答：回答只依据文件原文，并列出出处"
-            "（文件、发文字号、条款）。</p>",
+            "（文件、发文字号、条款）；也可以从企业或个人的画像找出适用的政策条款。</p>",
             js_on_load=None,
         )
-        with gr.Accordion("筛选：文件、发文机关、年份", open=False), gr.Row():
+        with gr.Accordion("筛选（问答、查找条款）：文件、发文机关、年份", open=False), gr.Row():
             doc = gr.Dropdown(
                 [("全部文件", ""), *doc_choices], value="", label="文件", allow_custom_value=True, scale=3
             )
@@ -458,6 +610,57 @@ def build_demo(app: ChatApp) -> gr.Blocks:
                     "", elem_id="locate-results", js_on_load=VIEWER_JS, server_functions=[context]
                 )
                 gr.Examples(LOCATE_EXAMPLES, inputs=query, label="示例")
+            with gr.Tab("政策找企业 / 政策找人", id="match"):
+                with gr.Row():
+                    profile = gr.Textbox(
+                        placeholder="描述企业或个人，回车查找，例如：嘉兴一家做新材料的科技型中小企业，40人",
+                        show_label=False,
+                        elem_id="match-profile",
+                        scale=6,
+                        max_lines=4,
+                    )
+                    match_k = gr.Slider(1, 20, value=MATCH_K, step=1, label="条数", scale=2)
+                    match_send = gr.Button("找政策", variant="primary", elem_id="match-send", scale=1)
+                with gr.Accordion("画像选项（可选；填写的选项优先于描述）", open=False):
+                    with gr.Row():
+                        region = gr.Dropdown(
+                            region_choices(), value="", label="地区", allow_custom_value=True
+                        )
+                        kind = gr.Dropdown(
+                            [
+                                ("从描述中判断", ""),
+                                *[(label, who.value) for who, label in KIND_LABELS.items()],
+                            ],
+                            value="",
+                            label="企业或个人",
+                        )
+                        industry = gr.Dropdown(
+                            [("从描述中识别", ""), *[(i, i) for i in INDUSTRIES]],
+                            value="",
+                            label="行业",
+                            allow_custom_value=True,
+                        )
+                    enterprise = gr.CheckboxGroup(
+                        qualification_choices(Kind.ENTERPRISE), label="企业：类型、资质、规模"
+                    )
+                    person = gr.CheckboxGroup(qualification_choices(Kind.PERSON), label="个人：身份或处境")
+                in_force = gr.Checkbox(
+                    label="只看现行有效", info="不列已失效、尚未施行的文件（未说明有效期的仍列出）"
+                )
+                matches = gr.HTML(
+                    "", elem_id="match-results", js_on_load=VIEWER_JS, server_functions=[context]
+                )
+                profile_inputs = [profile, region, kind, industry, enterprise, person]
+                gr.Examples(
+                    MATCH_EXAMPLES,
+                    inputs=profile_inputs,
+                    label="示例",
+                    example_labels=[
+                        "嘉兴 · 科技型中小企业（描述）",
+                        "海宁 · 高新技术企业 · 新材料（选项）",
+                        "温州 · 失能老人家属（描述）",
+                    ],
+                )
 
         gr.on(
             [question.submit, send.click],
@@ -492,8 +695,18 @@ def build_demo(app: ChatApp) -> gr.Blocks:
             concurrency_limit=4,
             concurrency_id="search",
         )
+        gr.on(
+            [profile.submit, match_send.click],
+            app.match_html,
+            [*profile_inputs, match_k, in_force],
+            matches,
+            api_visibility="private",
+            concurrency_limit=4,
+            concurrency_id="search",
+        )
         gr.api(app.ask, api_name="ask", concurrency_limit=1, concurrency_id="model")
         gr.api(app.locate, api_name="locate", concurrency_limit=4, concurrency_id="search")
+        gr.api(app.match, api_name="match", concurrency_limit=4, concurrency_id="search")
     return demo
 
 

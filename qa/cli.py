@@ -297,7 +297,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def _match(args: argparse.Namespace, config: Config) -> int:
-    from qa.matching import Profile
+    from qa.matching import Profile, match_report
     from qa.pipeline import Pipeline, QuestionError
 
     qualifications = args.qualification or []
@@ -312,8 +312,7 @@ def _match(args: argparse.Namespace, config: Config) -> int:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        out = {"profile": profile.describe(), "results": [m.to_dict() for m in matches]}
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(match_report(profile, matches), ensure_ascii=False))
         return 0
     described = profile.describe()
     print(

@@ -198,6 +198,12 @@ class Match:
         }
 
 
+def match_report(profile: Profile, matches: list[Match]) -> dict[str, object]:
+    """The profile as understood and its matches: the JSON of ``qa match --json`` and the chat's
+    ``/match``."""
+    return {"profile": profile.describe(), "results": [m.to_dict() for m in matches]}
+
+
 def gives_line(text: str, categories: list[str]) -> str:
     """The sentence of a clause that best says what it gives or requires (the most concrete measure,
     then the one naming the profile's categories), without its 责任单位 note, cut to about 90

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,8 +11,20 @@ from conftest import running_app
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from app import answer_html, card_html, esc, marked, parse_filters, parse_history, transcript_html
+from app import (
+    EMPTY_PROFILE,
+    answer_html,
+    card_html,
+    esc,
+    marked,
+    matches_html,
+    parse_filters,
+    parse_history,
+    parse_profile,
+    transcript_html,
+)
 from qa.chunking import Chunk
+from qa.matching import Match, Profile
 from qa.pipeline import QuestionError
 from qa.retrieval import Filters, Hit
 from qa.validity import Status, Validity
@@ -19,6 +32,8 @@ from qa.validity import Status, Validity
 WAGE_QUESTION = "嘉兴市最低工资标准现在是多少？"
 WAGE_DOC = "嘉政发〔2024〕9号"
 INJECTION = '<script>alert(1)</script><img src=x onerror="alert(2)">${1+1}{{value}}'
+JIAXING_SME = "嘉兴一家做新材料的科技型中小企业，40人，去年研发投入占营收6%"
+VALIDITY = {v.value for v in Validity}
 
 
 def _hit(text: str, **fields: str) -> Hit:
@@ -67,7 +82,47 @@ def test_card_shows_validity_when_the_hit_has_it():
     hit = _hit("正文。")
     hit.validity = Status(Validity.EXPIRED, "<b>有效期至2023-12-31</b>")
     html = card_html(hit, "[1]", "t0-1")
-    assert '<span class="validity" title="&lt;b&gt;有效期至2023-12-31&lt;/b&gt;">已失效</span>' in html
+    assert (
+        '<span class="validity">已失效</span>'
+        '<span class="validity-reason">&lt;b&gt;有效期至2023-12-31&lt;/b&gt;</span>' in html
+    )
+
+
+def test_match_cards_show_the_profile_what_they_give_and_why_all_escaped():
+    chunk = _hit("对首次认定的高新技术企业给予奖励。" * 20 + INJECTION, doc_title=INJECTION).chunk
+    match = Match(
+        1,
+        2.0,
+        chunk,
+        f"给予奖励{INJECTION}",
+        f"条款点名「高新技术企业」{INJECTION}",
+        Status(Validity.IN_FORCE, "有效期至2026-12-31"),
+    )
+    html = matches_html(Profile.parse(f"海宁的高新技术企业{INJECTION}"), [match])
+    assert "<script" not in html and "<img" not in html and "${" not in html and "{{" not in html
+    assert re.search(r'<div class="profile">画像理解为：.*嘉兴市.*企业.*高新技术企业', html)
+    assert (
+        '<span class="validity">现行有效</span><span class="validity-reason">有效期至2026-12-31</span>'
+        in html
+    )
+    assert '<div class="gives"><b>给予/要求</b>给予奖励&lt;script&gt;' in html
+    assert '<div class="why"><b>适用原因</b>条款点名「高新技术企业」' in html
+    assert '<details class="fold"><summary>条款原文（' in html  # a long clause is folded
+    assert 'button class="open-doc" data-chunk="c1"' in html
+    nothing = matches_html(Profile.parse("上海的高新技术企业"), [])
+    assert "浙江省外" in nothing and 'class="card"' not in nothing
+
+
+def test_profile_from_ui_and_api_values():
+    profile = parse_profile("", "海宁", "enterprise", "新材料", "高新技术企业、科技型中小企业")
+    assert profile.region == "嘉兴市" and profile.industries == ["新材料"]
+    assert {"高新技术企业", "科技型中小企业"} <= set(profile.categories)
+    assert parse_profile("失能老人家属", "", "", "", [" "]).kind.value == "person"
+    for empty in [("", None, None, None, None), ("  ", "嘉兴", "person", " ", ["", " "])]:
+        with pytest.raises(QuestionError, match=re.escape(EMPTY_PROFILE)):
+            parse_profile(*empty)
+    with pytest.raises(QuestionError, match="enterprise"):
+        parse_profile("嘉兴的企业", None, "company", None, None)
 
 
 def test_marked_highlights_spans_and_escapes_around_them():
@@ -108,9 +163,9 @@ def client(app_url: str) -> Client:
     return Client(app_url, verbose=False)
 
 
-def test_api_offers_ask_and_locate(client: Client):
+def test_api_offers_ask_locate_and_match(client: Client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert {"/ask", "/locate"} <= set(endpoints)
+    assert {"/ask", "/locate", "/match"} <= set(endpoints)
 
 
 def test_locate_returns_clauses_with_their_source(client: Client):
@@ -138,6 +193,67 @@ def test_empty_and_overlong_questions_get_clear_messages(
 ):
     with pytest.raises(AppError, match=message):
         client.predict(question, api_name=endpoint)
+
+
+def test_match_gives_a_jiaxing_enterprise_jiaxing_and_provincial_clauses(client: Client):
+    out = client.predict(JIAXING_SME, api_name="/match")
+    assert out["profile"]["region"] == "嘉兴市" and out["profile"]["kind"] == "enterprise"
+    assert "科技型中小企业" in out["profile"]["categories"]
+    results = out["results"]
+    assert len(results) == 10 and [r["rank"] for r in results] == list(range(1, 11))
+    jiaxing = [r for r in results if r["source_file"].startswith("jx-")]
+    assert jiaxing and all("嘉兴" in r["issuer"] and "嘉兴市政策" in r["why"] for r in jiaxing)
+    for r in results:
+        if r not in jiaxing:  # provincial: province-wide, or its clause names Jiaxing
+            assert "浙江省" in r["issuer"] and re.search(r"省级政策，(全省适用|条款限于.*嘉兴市)", r["why"])
+        assert r["doc_title"] and r["clause_path"] and r["text"] and r["gives"]
+        assert r["validity"]["status"] in VALIDITY and r["validity"]["reason"]
+    hangzhou = client.predict(JIAXING_SME.replace("嘉兴", "杭州"), api_name="/match")["results"]
+    assert hangzhou and not [r for r in hangzhou if r["source_file"].startswith("jx-")]
+
+
+def test_match_fields_win_and_in_force_leaves_out_expired_documents(client: Client):
+    out = client.predict(
+        region="海宁",
+        kind="enterprise",
+        industry="新材料",
+        qualifications=["高新技术企业"],
+        k=5,
+        in_force=True,
+        api_name="/match",
+    )
+    assert out["profile"]["region"] == "嘉兴市" and out["profile"]["industries"] == ["新材料"]
+    top = out["results"][0]
+    assert top["doc_number"] == "嘉政办发〔2024〕7号" and "高新技术企业" in top["text"]
+    assert "奖励" in top["gives"]
+    assert len(out["results"]) == 5
+    assert all(r["validity"]["status"] not in ("已失效", "尚未施行") for r in out["results"])
+
+
+def test_match_gives_a_person_clauses_that_concern_them(client: Client):
+    out = client.predict("嘉兴的失能老人家属", k=8, api_name="/match")
+    assert out["profile"]["kind"] == "person" and "老年人" in out["profile"]["categories"]
+    assert len(out["results"]) == 8
+    for r in out["results"]:
+        assert re.search(r"老年|老人|养老|高龄|失能|失智", r["clause_path"] + r["text"]), r["text"]
+        assert "老年人" in r["why"] and r["validity"]["status"] in VALIDITY
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "画像为空"),
+        ({"profile": "  ", "region": "嘉兴", "kind": "person"}, "画像为空"),
+        ({"profile": "长" * 501}, "问题过长"),
+        ({"profile": "嘉兴的企业", "kind": "company"}, "类型应为"),
+    ],
+)
+def test_match_refuses_an_empty_or_overlong_profile_in_plain_words(
+    client: Client, fields: dict, message: str
+):
+    with pytest.raises(AppError, match=message) as error:
+        client.predict(**fields, api_name="/match")
+    assert "Traceback" not in str(error.value)
 
 
 def test_a_bad_year_gets_a_clear_message(client: Client):

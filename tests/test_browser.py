@@ -1,6 +1,7 @@
 """The chat page in headless Chromium (Debian's chromium and chromedriver, driven by selenium) against
 the real app: ask, wait for the streamed answer and its source cards, follow up, locate clauses, open a
-document; injected markup must show as text. Saves the README's screenshot to docs/screenshot.png."""
+document, match a profile to its policies; injected markup must show as text. Saves the README's
+screenshot to docs/screenshot.png."""
 
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ def browser() -> Iterator[WebDriver]:
 def _open(browser: WebDriver, url: str) -> None:
     browser.get(url)
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#question textarea"))
+
+
+def _tab(browser: WebDriver, label: str) -> None:
+    next(t for t in browser.find_elements(By.CSS_SELECTOR, "button[role=tab]") if t.text == label).click()
 
 
 def _finished_answers(browser: WebDriver) -> int:
@@ -95,8 +100,7 @@ def test_empty_question_gets_a_clear_message(browser: WebDriver, app_url: str):
 
 def test_locate_lists_clauses_and_opens_the_document(browser: WebDriver, app_url: str):
     _open(browser, app_url)
-    tab = next(t for t in browser.find_elements(By.CSS_SELECTOR, "button[role=tab]") if t.text == "查找条款")
-    tab.click()
+    _tab(browser, "查找条款")
     box = WebDriverWait(browser, 10).until(
         lambda b: b.find_element(By.CSS_SELECTOR, "#locate-query textarea")
     )
@@ -113,4 +117,34 @@ def test_locate_lists_clauses_and_opens_the_document(browser: WebDriver, app_url
     assert clause.strip()[:20] in card.find_element(By.CSS_SELECTOR, ".doc-context mark").text.replace(
         "\n", ""
     )
+    assert browser.execute_script("return window.__pwned") is None
+
+
+def test_match_tab_lists_the_clauses_for_a_profile(browser: WebDriver, app_url: str):
+    _open(browser, app_url)
+    _tab(browser, "政策找企业 / 政策找人")
+    box = WebDriverWait(browser, 10).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "#match-profile textarea")
+    )
+    results = browser.find_element(By.CSS_SELECTOR, "#match-results")
+    browser.find_element(By.CSS_SELECTOR, "#match-send").click()
+    WebDriverWait(browser, 30).until(lambda b: "画像为空" in results.text)
+
+    box.send_keys(f"嘉兴一家做新材料的科技型中小企业，40人{IMG}", Keys.ENTER)
+    WebDriverWait(browser, 60).until(lambda b: results.find_elements(By.CSS_SELECTOR, ".card"))
+    assert "嘉兴市" in results.find_element(By.CSS_SELECTOR, ".profile").text
+    cards = results.find_elements(By.CSS_SELECTOR, ".card")
+    assert len(cards) == 10
+    for card in cards:
+        assert card.find_element(By.CSS_SELECTOR, ".validity").text in {
+            "现行有效",
+            "已失效",
+            "尚未施行",
+            "未说明",
+        }
+        assert card.find_element(By.CSS_SELECTOR, ".gives").text.startswith("给予/要求")
+        assert "适用原因" in card.find_element(By.CSS_SELECTOR, ".why").text
+    cards[0].find_element(By.CSS_SELECTOR, "button.open-doc").click()
+    WebDriverWait(browser, 30).until(lambda b: cards[0].find_elements(By.CSS_SELECTOR, ".doc-context mark"))
+    assert not results.find_elements(By.CSS_SELECTOR, "script, img")
     assert browser.execute_script("return window.__pwned") is None
