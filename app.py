@@ -451,7 +451,8 @@ def matches_html(profile: Profile, matches: list[Match]) -> str:
 
 def timing_text(answer: Answer) -> str:
     t = answer.timings
-    parts = [f"检索 {t.get('retrieval_s', 0):.2f} 秒"]
+    parts = [f"翻译 {t['translate_s']:.1f} 秒"] if "translate_s" in t else []
+    parts.append(f"检索 {t.get('retrieval_s', 0):.2f} 秒")
     if "first_token_s" in t:
         parts.append(f"首字 {t['first_token_s']:.1f} 秒")
     parts.append(f"共 {t.get('total_s', 0):.1f} 秒")

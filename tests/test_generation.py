@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from qa import evaluation as ev
 from qa.cli import main
-from qa.config import Config
+from qa.config import ROOT, Config
 from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load_generator, resolve_llm_model
+from qa.language import Language, detect
 from qa.models import QWEN_GGUF, QWEN_SIZE, ModelError, build_qwen_gguf
 from qa.pipeline import Pipeline
 
@@ -54,6 +56,47 @@ def test_answer_holds_the_figure_and_cites_its_passage(pipeline: Pipeline, quest
 def test_follow_up_is_answered_from_the_conversation(pipeline: Pipeline):
     answer = pipeline.ask("那非全日制工作的小时工资呢?", history=["嘉兴最低月工资标准是多少?"])
     assert not answer.abstained and "22" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_number"),
+    [
+        ("What is the hourly minimum wage for part-time work in Jiaxing?", "嘉政发〔2024〕9号"),
+        (
+            "How much does Jiaxing award a company first recognised as a high-tech enterprise?",
+            "嘉政办发〔2024〕7号",
+        ),
+    ],
+)
+def test_english_question_finds_the_chinese_clause(pipeline: Pipeline, question: str, doc_number: str):
+    query = pipeline.query(question)
+    assert detect(query) == Language.CHINESE
+    assert pipeline.search(question, k=3)[0].chunk.doc_number == doc_number
+
+
+def test_english_question_is_answered_in_english(pipeline: Pipeline):
+    answer = pipeline.ask("What is the hourly minimum wage for part-time work in Jiaxing?")
+    assert not answer.abstained, answer.reply
+    assert "22" in answer.text and detect(answer.text) == Language.OTHER
+    assert any(answer.passages[n - 1].chunk.doc_number == "嘉政发〔2024〕9号" for n in answer.cited)
+    assert answer.timings["translate_s"] > 0
+    unanswerable = pipeline.ask("What is the starting taxi fare in Jiaxing?")
+    assert unanswerable.abstained and unanswerable.text.startswith("The documents do not mention this")
+
+
+def test_eval_puts_english_questions_next_to_their_chinese_originals(pipeline: Pipeline):
+    rows = ev.load_questions(ROOT / "eval" / "dev-en.jsonl")[:8]
+    queries, seconds = ev.prepare_queries(rows, pipeline)
+    assert len(seconds) == len(rows) and all(detect(q) == Language.CHINESE for q in queries.values())
+    scores = {
+        name: s["all"]["hit@5"] for name, s in ev.cross_language(rows, pipeline.retriever, queries).items()
+    }
+    assert list(scores) == [
+        "translated first (this system)",
+        "as asked, not translated",
+        "the same questions in Chinese",
+    ]
+    assert scores["translated first (this system)"] > scores["as asked, not translated"]
 
 
 def test_unanswerable_question_abstains(pipeline: Pipeline):
