@@ -60,6 +60,7 @@ _PLACES = re.compile(
     "杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水|义乌|南湖|秀洲|嘉善|平湖|海盐|海宁|桐乡|上海|江苏|安徽"
 )
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
+_PLAN_NAME = re.compile(r"第十([一二三四五六七八九])个五年")
 _ASKING = set(
     "规定 要求 提出 文件 哪家 哪份 哪条 哪些 哪里 哪几 几个 什么 多少 是否 可以 分别 浙江 浙江省 "
     "一个 这个 时候".split()
@@ -319,11 +320,17 @@ def nearby(question: str, hits: list[Hit], limit: int = 2, language: Language = 
     return f"{header}\n" + "\n".join(f"- {line}" for line in lines) if lines else ""
 
 
+def _plain(text: str) -> str:
+    """Text for matching anchors: normalised, lower case, and a plan's full name in its short form
+    (第十四个五年 -> 十四五, as questions say it)."""
+    return _PLAN_NAME.sub(r"十\1五", normalize(norm(text)))
+
+
 def anchors(question: str) -> list[str]:
     """What a passage must name to answer ``question``: the places and quoted terms it names. (Not its
     years: a clause's target year is often stated in its parent heading only.)"""
     found = _PLACES.findall(question) + _QUOTED.findall(question)
-    return list(dict.fromkeys(norm(a) for a in found))
+    return list(dict.fromkeys(_plain(a) for a in found))
 
 
 def _context(hit: Hit) -> str:
@@ -343,7 +350,7 @@ def coverage(question: str, hit: Hit) -> float:
 
 def _on_topic(question: str, query: str, hit: Hit) -> bool:
     wanted = anchors(question) or anchors(query)
-    context = norm(_context(hit))
+    context = _plain(_context(hit))
     return all(a in context for a in wanted) and coverage(question, hit) >= MIN_COVERAGE
 
 

@@ -166,3 +166,18 @@ def test_question_in_another_language_is_answered_in_it(wage_hits: list[Hit]):
     declined = finish(question, query, "The documents do not mention it.", wage_hits, texts, Language.OTHER)
     assert declined.abstained and declined.text.startswith(f"The documents do not mention this ({NOT_FOUND})")
     assert "Closest passages in the documents" in declined.text
+
+
+def test_quoted_terms_match_whatever_their_case_and_plan_names_their_short_form(pipeline: Pipeline):
+    # “531X” is printed 531X, and a question's “十四五” is the title's 第十四个五年
+    question = "信用建设“531X”工程是在浙江省“十四五”规划纲要的哪一部分提出的?"
+    hits = pipeline.retriever.search(question, k=3)
+    top = hits[0].chunk
+    assert "531X" in top.text and "第十四个五年" in top.doc_title
+    texts = [h.chunk.text for h in hits]
+    answer = finish(question, question, f"在{top.clause_path}提出[1]。", hits, texts)
+    assert not answer.abstained and answer.cited == [1]
+    elsewhere = finish(
+        "信用建设“532Y”工程在哪一部分提出?", question, f"在{top.clause_path}提出[1]。", hits, texts
+    )
+    assert elsewhere.abstained
