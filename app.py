@@ -547,6 +547,17 @@ a.cite { text-decoration: none; font-weight: 600; }
 """
 
 
+def _query_row(
+    placeholder: str, elem_id: str, k: int, label: str, button_id: str
+) -> tuple[gr.Textbox, gr.Slider, gr.Button]:
+    """A box (``elem_id``), a 条数 slider starting at ``k`` and a button, in one row."""
+    with gr.Row():
+        box = gr.Textbox(placeholder=placeholder, show_label=False, elem_id=elem_id, scale=6, max_lines=4)
+        count = gr.Slider(1, 20, value=k, step=1, label="条数", scale=2)
+        button = gr.Button(label, variant="primary", elem_id=button_id, scale=1)
+    return box, count, button
+
+
 def build_demo(app: ChatApp) -> gr.Blocks:
     """The page: 问答 and 查找条款 tabs over shared filters, the 政策找企业 / 政策找人 tab, and the ``ask``,
     ``locate`` and ``match`` endpoints."""
@@ -598,30 +609,25 @@ def build_demo(app: ChatApp) -> gr.Blocks:
                 new_chat = gr.Button("新对话", size="sm", elem_id="new-chat")
                 gr.Examples(ASK_EXAMPLES, inputs=question, label="示例问题")
             with gr.Tab("查找条款", id="locate"):
-                with gr.Row():
-                    query = gr.Textbox(
-                        placeholder="输入要找的内容或关键词，回车查找（不经过模型，即时返回）",
-                        show_label=False,
-                        elem_id="locate-query",
-                        scale=6,
-                    )
-                    k = gr.Slider(1, 20, value=LOCATE_K, step=1, label="条数", scale=2)
-                    find = gr.Button("查找", variant="primary", elem_id="locate-send", scale=1)
+                query, k, find = _query_row(
+                    "输入要找的内容或关键词，回车查找（不经过模型，即时返回）",
+                    "locate-query",
+                    LOCATE_K,
+                    "查找",
+                    "locate-send",
+                )
                 results = gr.HTML(
                     "", elem_id="locate-results", js_on_load=VIEWER_JS, server_functions=[context]
                 )
                 gr.Examples(LOCATE_EXAMPLES, inputs=query, label="示例")
             with gr.Tab("政策找企业 / 政策找人", id="match"):
-                with gr.Row():
-                    profile = gr.Textbox(
-                        placeholder="描述企业或个人，回车查找，例如：嘉兴一家做新材料的科技型中小企业，40人",
-                        show_label=False,
-                        elem_id="match-profile",
-                        scale=6,
-                        max_lines=4,
-                    )
-                    match_k = gr.Slider(1, 20, value=MATCH_K, step=1, label="条数", scale=2)
-                    match_send = gr.Button("找政策", variant="primary", elem_id="match-send", scale=1)
+                profile, match_k, match_send = _query_row(
+                    "描述企业或个人，回车查找，例如：嘉兴一家做新材料的科技型中小企业，40人",
+                    "match-profile",
+                    MATCH_K,
+                    "找政策",
+                    "match-send",
+                )
                 with gr.Accordion("画像选项（可选；填写的选项优先于描述）", open=False):
                     with gr.Row():
                         region = gr.Dropdown(

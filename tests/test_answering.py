@@ -181,3 +181,17 @@ def test_quoted_terms_match_whatever_their_case_and_plan_names_their_short_form(
         "信用建设“532Y”工程在哪一部分提出?", question, f"在{top.clause_path}提出[1]。", hits, texts
     )
     assert elsewhere.abstained
+
+
+def test_statement_moves_to_the_passage_that_holds_its_wording(pipeline: Pipeline):
+    # the model wrote the marker after the full stop and cited a passage that does not say it
+    question = "浙江新增的财政收入要拿出多少用在民生上?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, t in enumerate(texts, 1) if "三分之二" in t and "民生" in t)
+    other = next(n for n in range(1, len(texts) + 1) if n != holder)
+    check = check_reply(f"新增财力的三分之二用于民生。[{other}]", texts, question)
+    assert check.cited == [holder] and check.written == [other]
+    assert check.text == f"新增财力的三分之二用于民生[{holder}]。"
+    # a figure-free statement that its passage holds as well as any other keeps its marker
+    assert check_reply(f"新增财力的三分之二用于民生[{holder}]。", texts, question).cited == [holder]
