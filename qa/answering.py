@@ -64,6 +64,7 @@ _PLACES = re.compile(
 )
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 _PLAN_NAME = re.compile(r"第十([一二三四五六七八九])个五年")
+_YEAR = re.compile(r"((?:19|20)\d\d)年")
 _ASKING = set(
     "规定 要求 提出 文件 哪家 哪份 哪条 哪些 哪里 哪几 几个 什么 多少 是否 可以 分别 浙江 浙江省 "
     "一个 这个 时候".split()
@@ -385,6 +386,22 @@ def coverage(question: str, hit: Hit) -> float:
     return sum(w in context for w in words) / len(words) if words else 1.0
 
 
+def dated_elsewhere(question: str, figures: list[str], passage: str) -> bool:
+    """Whether the passage dates the answer's figures to other years than the one asked about: the
+    question names a year that the passage never does, and every sentence stating a figure names
+    another year (``提高到2020年城乡同标886元`` for a question on 2025)."""
+    asked = set(_YEAR.findall(norm(question)))
+    text = norm(passage)
+    if not asked or not figures or asked & set(_YEAR.findall(text)):
+        return False
+    holding = [text[slice(*span)] for span in sentences(text)]
+    for figure in figures:
+        stating = [sentence for sentence in holding if number_in(figure, sentence)]
+        if not stating or any(not set(_YEAR.findall(sentence)) - {figure} for sentence in stating):
+            return False
+    return True
+
+
 def _on_topic(question: str, query: str, hit: Hit) -> bool:
     wanted = anchors(question) or anchors(query)
     context = _plain(_context(hit))
@@ -416,6 +433,9 @@ def finish(
     answer = norm(_MARKER.sub("", check.text))
     figures = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(question))]
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
+    grounded = grounded and not (
+        check.cited and all(dated_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
+    )
     on_topic = all(
         any(_on_topic(asked, query, hits[n - 1]) for n in cited)
         for cited in (check.cited, check.written)

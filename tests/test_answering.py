@@ -195,3 +195,14 @@ def test_statement_moves_to_the_passage_that_holds_its_wording(pipeline: Pipelin
     assert check.text == f"新增财力的三分之二用于民生[{holder}]。"
     # a figure-free statement that its passage holds as well as any other keeps its marker
     assert check_reply(f"新增财力的三分之二用于民生[{holder}]。", texts, question).cited == [holder]
+
+
+def test_figure_of_another_year_than_the_one_asked_abstains(pipeline: Pipeline):
+    # 全省最低生活保障标准…提高到2020年城乡同标886元(人/月): a 2020 figure, no 2025 target
+    hits = pipeline.retriever.search("浙江最低生活保障标准城乡同标", k=3)
+    texts = [h.chunk.text for h in hits]
+    n = next(i for i, t in enumerate(texts, 1) if "886" in t)
+    reply = f"每人每月886元[{n}]。"
+    assert finish("到2025年浙江最低生活保障标准要提高到多少?", "q", reply, hits, texts).abstained
+    assert not finish("2020年浙江最低生活保障标准是多少?", "q", reply, hits, texts).abstained
+    assert not finish("浙江最低生活保障标准是多少?", "q", reply, hits, texts).abstained
