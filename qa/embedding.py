@@ -7,6 +7,7 @@ module is imported, so commands that never embed stay fast.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,14 +53,21 @@ class Embedder:
         models_dir: where built-in models are built and cached.
         batch_size: texts per forward pass.
         threads: torch CPU threads (set process-wide).
+        query_int8: encode queries with a copy of the model whose linear layers are quantized to int8
+            on the fly (torch dynamic quantization): about half the query time on a CPU, vectors within
+            cosine 0.98 of the float ones. Passages are always encoded in float32.
 
     Raises:
         ModelError: the model is missing or cannot be loaded.
     """
 
-    def __init__(self, model: str, models_dir: Path, batch_size: int = 32, threads: int = 2) -> None:
+    def __init__(
+        self, model: str, models_dir: Path, batch_size: int = 32, threads: int = 2, query_int8: bool = True
+    ) -> None:
         self.name = model
         self.batch_size = batch_size
+        self.query_int8 = query_int8
+        self._query_st: SentenceTransformer | None = None
         self.path = resolve_embed_model(model, Path(models_dir))
         builtin = model == DEFAULT_EMBED_MODEL
         self._model_id = f"{model}@{build_id(Path(self.path))}" if builtin else model
@@ -117,19 +125,35 @@ class Embedder:
 
     def encode_query(self, texts: list[str]) -> np.ndarray:
         """Vectors of search queries, shape ``(len(texts), dim)``, with the model's query prompt."""
-        return self._encode(texts, self.query_prompt, False)
+        return self._encode(texts, self.query_prompt, False, self._query_model())
 
     def encode_document(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Vectors of passages, shape ``(len(texts), dim)``, with the model's document prompt."""
         return self._encode(texts, self.document_prompt, progress)
 
-    def _encode(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
+    def _query_model(self) -> SentenceTransformer:
+        """The model that encodes queries: the int8 copy (made on first use) or the model itself."""
+        if not self.query_int8:
+            return self._st
+        if self._query_st is None:
+            import torch
+
+            with warnings.catch_warnings():  # torch announces the move of this API to torchao
+                warnings.simplefilter("ignore")
+                self._query_st = torch.ao.quantization.quantize_dynamic(
+                    self._st, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        return self._query_st
+
+    def _encode(
+        self, texts: list[str], prompt: str | None, progress: bool, model: SentenceTransformer | None = None
+    ) -> np.ndarray:
         if isinstance(texts, str):
             raise TypeError("pass a list of strings, not a single string")
         if not texts:
             return np.zeros((0, self._dim), np.float32)
         kwargs: dict[str, Any] = {"prompt": prompt} if prompt else {}
-        vectors = self._st.encode(
+        vectors = (model or self._st).encode(
             list(texts),
             batch_size=self.batch_size,
             show_progress_bar=progress,

