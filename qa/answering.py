@@ -65,6 +65,8 @@ _PLACES = re.compile(
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 _PLAN_NAME = re.compile(r"第十([一二三四五六七八九])个五年")
 _YEAR = re.compile(r"((?:19|20)\d\d)年")
+_LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．]|[(（]\d{1,2}[)）])(?!\d)")
+"""The number of a list item (``1.``, ``2、``, ``(3)``) that starts a statement: not a claim."""
 _ASKING = set(
     "规定 要求 提出 文件 哪家 哪份 哪条 哪些 哪里 哪几 几个 什么 多少 是否 可以 分别 浙江 浙江省 "
     "一个 这个 时候".split()
@@ -186,7 +188,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         statement = text[start:end]
         stated = markers(statement)
         own = stated or fallback or markers(text)
-        bare = _MARKER.sub("", statement)
+        bare = _LIST_NUMBER.sub("", _MARKER.sub("", statement))
         claims = [x for x in _NUMBER.findall(norm(bare)) if not number_in(x, asked)]
         stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in claims)]
         content = _bigrams(bare) - _bigrams(question)
@@ -418,7 +420,8 @@ def finish(
 ) -> Answer:
     """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
 
-    Abstains when nothing was retrieved; when the model says the passages do not answer; when it states
+    Abstains when nothing was retrieved; when the model says the passages do not answer; when every
+    marker it wrote names a passage that was not given; when it states
     figures of which none is in any passage (not grounded in what was retrieved); or when no passage it
     cites names the places and quoted terms of the question (or, for a follow-up naming none, of
     ``query``, which carries the conversation) and at least :data:`MIN_COVERAGE` of its content words:
@@ -441,7 +444,8 @@ def finish(
         for cited in (check.cited, check.written)
         if cited
     )
-    abstained = not hits or not check.text or declines(check.text) or not grounded or not on_topic
+    invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
+    abstained = not hits or not check.text or declines(check.text) or not grounded or not on_topic or invented
     if abstained:
         parts = (words["not_found"], nearby(asked, hits, language=language))
         text = "\n\n".join(part for part in parts if part)

@@ -206,3 +206,13 @@ def test_figure_of_another_year_than_the_one_asked_abstains(pipeline: Pipeline):
     assert finish("到2025年浙江最低生活保障标准要提高到多少?", "q", reply, hits, texts).abstained
     assert not finish("2020年浙江最低生活保障标准是多少?", "q", reply, hits, texts).abstained
     assert not finish("浙江最低生活保障标准是多少?", "q", reply, hits, texts).abstained
+
+
+def test_list_item_numbers_are_not_claims_and_invented_markers_abstain(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    listed = check_reply("1. 最低月工资标准为2260元。\n2. 非全日制每小时22元。[1]", texts, "嘉兴最低工资")
+    assert listed.unsupported == [] and listed.cited == [1]
+    answer = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[39]。", wage_hits, texts)
+    assert answer.abstained and answer.cited == []  # the only passage it cites was never given
+    kept = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[1][39]。", wage_hits, texts)
+    assert not kept.abstained and kept.invalid_markers == [39]
