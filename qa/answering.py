@@ -154,7 +154,7 @@ class Check:
     cited: list[int]  # valid passage numbers, in order of first citation
     invalid_markers: list[int]  # numbers that name no given passage
     unsupported: list[str]  # statements with a number or date that no cited passage states
-    written: list[int] = field(default_factory=list)  # valid passage numbers as the model wrote them
+    written: list[int] = field(default_factory=list)  # as the model wrote them, or moved for their figures
 
 
 def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
@@ -178,12 +178,11 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         return f"[{', '.join(valid)}]" if valid else ""
 
     text = _MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
-    written = list(dict.fromkeys(markers(text)))
     normalised = [norm(p) for p in passages]
     wording = [_bigrams(p) for p in passages]
     asked = norm(question)
     fallback = [_best_source(text, normalised, asked)] if passages and text and not markers(text) else []
-    unsupported, pieces, last = [], [], 0
+    unsupported, pieces, vouched, last = [], [], [], 0
     for start, end in _statements(text):
         statement = text[start:end]
         stated = markers(statement)
@@ -193,12 +192,13 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in claims)]
         content = _bigrams(bare) - _bigrams(question)
         support = {n: len(content & wording[n - 1]) for n in given}
-        if claims and not set(own) & set(stating):
-            if stating and stated:
-                statement = _recite(statement, max(stating, key=support.__getitem__))
-            elif not stating:
-                unsupported.append(statement.strip())
-        elif stated and stating:
+        misplaced = bool(claims) and not set(own) & set(stating)
+        if misplaced and stating and stated:
+            statement = _recite(statement, max(stating, key=support.__getitem__))
+        elif misplaced and not stating:
+            unsupported.append(statement.strip())
+        vouched += markers(statement)  # as written, or moved to the passage stating its figures
+        if stated and stating and not misplaced:
             best, held = max(stating, key=support.__getitem__), max(support[n] for n in stated)
             if support[best] >= max(2 * held, held + RECITE_MARGIN):
                 statement = _recite(statement, best)
@@ -206,7 +206,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         last = end
     text = "".join([*pieces, text[last:]])
     cited = list(dict.fromkeys(markers(text))) or fallback
-    return Check(text, cited, invalid, unsupported, written)
+    return Check(text, cited, invalid, unsupported, list(dict.fromkeys(vouched)))
 
 
 def _statements(text: str) -> list[tuple[int, int]]:
@@ -426,9 +426,10 @@ def finish(
     cites names the places and quoted terms of the question (or, for a follow-up naming none, of
     ``query``, which carries the conversation) and at least :data:`MIN_COVERAGE` of its content words:
     otherwise it answered about something else. Both the passages that the check cites and those that
-    the model cited must pass (a statement re-cited for its wording keeps the model's choice in this
-    test). For a question in another language, ``query`` (its Chinese translation) stands for the
-    question in these checks, and the answer's own words are in that language.
+    the model cited (or that state the figures it cited wrongly) must pass: a statement re-cited for its
+    wording keeps the model's choice in this test. For a question in another language, ``query`` (its
+    Chinese translation) stands for the question in these checks, and the answer's own words are in
+    that language.
     """
     words = WORDING[language]
     asked = question if language == Language.CHINESE else query

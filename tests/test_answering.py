@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering import INSTRUCTION_OTHER, NOT_FOUND, build_prompt, check_reply, excerpt, finish, number_in
+from qa.answering import (
+    INSTRUCTION_OTHER,
+    NOT_FOUND,
+    build_prompt,
+    check_reply,
+    coverage,
+    excerpt,
+    finish,
+    number_in,
+)
 from qa.config import Config
 from qa.language import Language, detect
 from qa.pipeline import Pipeline, contextual_query
@@ -216,3 +225,14 @@ def test_list_item_numbers_are_not_claims_and_invented_markers_abstain(wage_hits
     assert answer.abstained and answer.cited == []  # the only passage it cites was never given
     kept = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[1][39]。", wage_hits, texts)
     assert not kept.abstained and kept.invalid_markers == [39]
+
+
+def test_figure_cited_to_an_off_topic_passage_is_answered_from_the_passage_stating_it(pipeline: Pipeline):
+    # the model cited a clause on labour relations for the hourly wage that the wage notice states
+    question = "嘉兴非全日制工作的最低小时工资是多少钱?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, t in enumerate(texts, 1) if "22 元" in t or "22元" in t)
+    other = next(n for n, h in enumerate(hits, 1) if n != holder and coverage(question, h) < 0.5)
+    answer = finish(question, question, f"22元[{other}]", hits, texts)
+    assert not answer.abstained and answer.cited == [holder] and answer.text.startswith(f"22元[{holder}]")
