@@ -50,6 +50,7 @@ ASK_EXAMPLES = [
     "浙江妇女发展规划要求把孕产妇死亡率控制在多少以下？",
     "嘉兴对首次认定的高新技术企业奖励多少钱？",
     "浙政发〔2021〕16号是从哪天开始施行的？",
+    "What is the hourly minimum wage for part-time work in Jiaxing?",
 ]
 LOCATE_EXAMPLES = [
     "公建民营养老机构合同期限",
@@ -569,7 +570,8 @@ def build_demo(app: ChatApp) -> gr.Blocks:
     with gr.Blocks(title="政策问答", analytics_enabled=False) as demo:
         gr.HTML(
             "<h2>政策问答</h2><p>浙江省、嘉兴市政策文件的本地问答：回答只依据文件原文，并列出出处"
-            "（文件、发文字号、条款）；也可以从企业或个人的画像找出适用的政策条款。</p>",
+            "（文件、发文字号、条款）；也可以从企业或个人的画像找出适用的政策条款。"
+            "Questions in English are answered in English.</p>",
             js_on_load=None,
         )
         with gr.Accordion("筛选（问答、查找条款）：文件、发文机关、年份", open=False), gr.Row():

@@ -34,7 +34,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--as-of", help="tell validity (有效期) as of this date, YYYY-MM-DD (default: today)")
 
 
-def _llm(parser: argparse.ArgumentParser) -> None:
+def _llm(parser: argparse.ArgumentParser, answers: bool = True) -> None:
+    """The answering model's flags; with ``answers``, also how much of the passages it is given."""
     g = parser.add_argument_group("answering model (defaults from QA_LLM_* environment variables)")
     g.add_argument("--llm-backend", choices=[b.value for b in Backend], help="default: llama.cpp")
     g.add_argument(
@@ -44,6 +45,8 @@ def _llm(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--llm-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--llm-threads", type=int, help="CPU threads of the answering model (default: 2)")
+    if not answers:
+        return
     g.add_argument(
         "--passages", dest="answer_passages", type=int, help="passages given to the model (default: 3)"
     )
@@ -96,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "search",
         help="find the clauses that answer a question",
-        description="Find the clauses that answer a question. With no question and no --questions, "
+        description="Find the clauses that answer a question. A question in another language (English…) "
+        "is first translated into Chinese by the answering model. With no question and no --questions, "
         "reads questions from standard input, one per line.",
     )
     p.add_argument("question", nargs="?", help="the question, in plain words")
@@ -107,12 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--questions", type=Path, help="batch: a question file in the benchmark format (JSONL)")
     p.add_argument("--out", type=Path, help="batch: where to write the run (JSONL)")
     _common(p)
+    _llm(p, answers=False)  # it translates questions in other languages
 
     p = sub.add_parser(
         "ask",
         help="answer a question from the documents, citing the passages",
         description="Answer a question from the documents with the local model, citing the passages as [n]. "
-        "With no question and no --questions, reads questions from standard input, one per line.",
+        "A question in another language (English…) is answered in that language, from the Chinese "
+        "passages. With no question and no --questions, reads questions from standard input, one per line.",
     )
     p.add_argument("question", nargs="?", help="the question, in plain words")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
