@@ -39,14 +39,30 @@ INSTRUCTION_OTHER = (
 """The system prompt and the words after the passages when the question is not in Chinese."""
 
 WORDING = {
-    Language.CHINESE: {"not_found": f"{NOT_FOUND}。", "nearby": "资料中相近的内容：", "note": "注意："},
+    Language.CHINESE: {
+        "system": SYSTEM_PROMPT,
+        "instruction": INSTRUCTION,
+        "earlier": "此前的问题：",
+        "joiner": "；",
+        "question": "问题：",
+        "passages": "资料：",
+        "not_found": f"{NOT_FOUND}。",
+        "nearby": "资料中相近的内容：",
+        "note": "注意：",
+    },
     Language.OTHER: {
+        "system": SYSTEM_PROMPT_OTHER,
+        "instruction": INSTRUCTION_OTHER,
+        "earlier": "Earlier questions: ",
+        "joiner": "; ",
+        "question": "Question: ",
+        "passages": "Passages:",
         "not_found": f"The documents do not mention this ({NOT_FOUND}).",
         "nearby": "Closest passages in the documents (资料中相近的内容):",
         "note": "Note: ",
     },
 }
-"""What the answering step itself says, by the language of the question."""
+"""What the answering step itself says, to the model and to the user, by the language of the question."""
 
 _MARKER = re.compile(r"[\[【]\s*(?:资料|材料)?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 _DECLINES = re.compile(
@@ -278,17 +294,11 @@ def build_prompt(
         blocks.append(f"[{i + 1}] {label} {c.clause_path}\n{text}")
         given.append(f"{label} {c.clause_path}\n{c.text}")
     context = "\n\n".join(blocks)
-    if language == Language.CHINESE:
-        before = f"此前的问题：{'；'.join(history)}\n" if history else ""
-        asked = f"{before}问题：{question}"
-        user = f"{asked}\n\n资料：\n{context}\n\n{asked}\n\n{INSTRUCTION}"
-        system = SYSTEM_PROMPT
-    else:
-        before = f"Earlier questions: {'; '.join(history)}\n" if history else ""
-        asked = f"{before}Question: {question}"
-        user = f"{asked}\n\nPassages:\n{context}\n\n{asked}\n\n{INSTRUCTION_OTHER}"
-        system = SYSTEM_PROMPT_OTHER
-    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    words = WORDING[language]
+    before = f"{words['earlier']}{words['joiner'].join(history)}\n" if history else ""
+    asked = f"{before}{words['question']}{question}"
+    user = f"{asked}\n\n{words['passages']}\n{context}\n\n{asked}\n\n{words['instruction']}"
+    messages = [{"role": "system", "content": words["system"]}, {"role": "user", "content": user}]
     return Prompt(messages, given)
 
 
