@@ -443,7 +443,7 @@ def _eval(args: argparse.Namespace, config: Config) -> int:
             f"retrieval: p50 {report['translate_p50_s']} s each (not in the search latency)."
         )
     if all(row.get("question_zh") for row in rows):
-        report["cross_language"] = ev.cross_language(rows, pipeline.retriever, queries)
+        report["cross_language"] = ev.cross_language(rows, pipeline.retriever, runs["this system (hybrid)"])
         parts += ["Across languages (hybrid):", ev.table(report["cross_language"])]
     text = "\n\n".join(parts)
     print(text)

@@ -148,12 +148,12 @@ def prepare_queries(rows: list[dict], pipeline: Pipeline) -> tuple[dict[str, str
     return queries, seconds
 
 
-def cross_language(rows: list[dict], retriever: Retriever, queries: dict[str, str]) -> dict[str, dict]:
-    """Hybrid retrieval on questions asked in another language, translated first (this system) and as
-    asked, next to the same questions in Chinese (each row's ``question_zh``)."""
+def cross_language(rows: list[dict], retriever: Retriever, system: RunResult) -> dict[str, dict]:
+    """Hybrid retrieval on questions asked in another language: ``system``'s run (translated first), the
+    questions as asked, and the same questions in Chinese (each row's ``question_zh``)."""
     chinese = [{**row, "question": row["question_zh"]} for row in rows]
     runs = {
-        "translated first (this system)": run_retriever(rows, retriever, Mode.HYBRID, queries)[0],
+        "translated first (this system)": system,
         "as asked, not translated": run_retriever(rows, retriever, Mode.HYBRID)[0],
         "the same questions in Chinese": run_retriever(chinese, retriever, Mode.HYBRID)[0],
     }

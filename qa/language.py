@@ -40,8 +40,8 @@ def detect(text: str) -> Language:
 
 
 def translate(generator: Generator, text: str, max_tokens: int = 120) -> str:
-    """``text`` in Chinese, as the answering model translates it; ``text`` itself when it already is
-    Chinese, or when no reply of the model is Chinese.
+    """``text`` in Chinese, as the answering model translates it; ``text`` itself when no reply of the
+    model is Chinese. (Callers check :func:`detect` first, so as not to load the model for nothing.)
 
     The model translates twice, once after an example exchange and once without; the distinct
     translations are joined. A 1.5B model drops or garbles a term now and then, rarely the same one
@@ -52,8 +52,6 @@ def translate(generator: Generator, text: str, max_tokens: int = 120) -> str:
         text: a question in any language the model reads.
         max_tokens: the longest translation, in tokens.
     """
-    if detect(text) == Language.CHINESE:
-        return text
     asked = {"role": "user", "content": TRANSLATE_PROMPT.format(text=text)}
     shown = [
         {"role": "user", "content": TRANSLATE_PROMPT.format(text=EXAMPLE[0])},

@@ -3,6 +3,7 @@ loopback port with the real corpus, index and models (the index is built first w
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,23 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 900  # building a missing index takes a few minutes on 2 cores
+
+
+def run_batch(tmp_path: Path, command: str, questions: list[str], *flags: str) -> list[dict]:
+    """``qa <command> --questions FILE --out RUN.jsonl`` over three rows (the first question, a follow-up
+    "那非全日制呢?" with it as history, and ``questions[1]``, a blank one); returns the written records."""
+    from qa.cli import main
+
+    first, blank = questions
+    rows = [
+        {"id": "t1", "question": first},
+        {"id": "t2", "question": "那非全日制呢?", "history": [first]},
+        {"id": "t3", "question": blank},
+    ]
+    path, run = tmp_path / "q.jsonl", tmp_path / "run.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert main([command, "--questions", str(path), *flags, "--out", str(run)]) == 0
+    return [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
 
 
 def _free_port() -> int:

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import run_batch
 
 from qa import evaluation as ev
 from qa.cli import main
@@ -23,6 +24,7 @@ from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load
 from qa.language import Language, detect
 from qa.models import QWEN_GGUF, QWEN_SIZE, ModelError, build_qwen_gguf
 from qa.pipeline import Pipeline
+from qa.retrieval import Mode
 
 pytestmark = pytest.mark.slow
 
@@ -88,8 +90,9 @@ def test_eval_puts_english_questions_next_to_their_chinese_originals(pipeline: P
     rows = ev.load_questions(ROOT / "eval" / "dev-en.jsonl")[:8]
     queries, seconds = ev.prepare_queries(rows, pipeline)
     assert len(seconds) == len(rows) and all(detect(q) == Language.CHINESE for q in queries.values())
+    system, _ = ev.run_retriever(rows, pipeline.retriever, Mode.HYBRID, queries)
     scores = {
-        name: s["all"]["hit@5"] for name, s in ev.cross_language(rows, pipeline.retriever, queries).items()
+        name: s["all"]["hit@5"] for name, s in ev.cross_language(rows, pipeline.retriever, system).items()
     }
     assert list(scores) == [
         "translated first (this system)",
@@ -116,16 +119,7 @@ def test_cli_ask_json_and_batch_contract(tmp_path: Path, capsys):
     assert main(["ask", "嘉兴最低月工资标准是多少?", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert "2260" in out["answer"] and out["abstained"] is False
-    questions = tmp_path / "q.jsonl"
-    rows = [
-        {"id": "t1", "question": "嘉兴最低月工资标准是多少?"},
-        {"id": "t2", "question": "那非全日制呢?", "history": ["嘉兴最低月工资标准是多少?"]},
-        {"id": "t3", "question": " "},
-    ]
-    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    run = tmp_path / "run.jsonl"
-    assert main(["ask", "--questions", str(questions), "--out", str(run)]) == 0
-    records = [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
+    records = run_batch(tmp_path, "ask", ["嘉兴最低月工资标准是多少?", " "])
     assert [r["id"] for r in records] == ["t1", "t2", "t3"]
     assert records[2]["abstained"] is True and "问题为空" in records[2]["error"]
     for record in records[:2]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import run_batch
 
 from qa.cli import main
 from qa.config import Config
@@ -89,16 +90,7 @@ def test_cli_search_json_and_batch_contract(tmp_path, capsys):
     keys = {"rank", "score", "chunk_id", "source_file", "doc_title", "doc_number", "clause_path", "text"}
     assert keys <= set(out["hits"][0])
 
-    questions = tmp_path / "q.jsonl"
-    rows = [
-        {"id": "t1", "question": "嘉兴最低月工资标准是多少?"},
-        {"id": "t2", "question": "那非全日制呢?", "history": ["嘉兴最低月工资标准是多少?"]},
-        {"id": "t3", "question": ""},
-    ]
-    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
-    run = tmp_path / "run.jsonl"
-    assert main(["search", "--questions", str(questions), "--k", "10", "--out", str(run)]) == 0
-    records = [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
+    records = run_batch(tmp_path, "search", ["嘉兴最低月工资标准是多少?", ""], "--k", "10")
     assert [r["id"] for r in records] == ["t1", "t2", "t3"]
     assert len(records[0]["hits"]) == 10 and records[2]["hits"] == []
     assert keys <= set(records[1]["hits"][0])
