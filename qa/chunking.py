@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "7"
+CHUNKER_VERSION = "8"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -32,6 +32,9 @@ _LEVELS: list[tuple[float, re.Pattern[str]]] = [
     (5.0, re.compile(r"^——")),
 ]
 _LABEL_MAX = 40
+_MARKER = re.compile(r"^([(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+(?=[.．、-]|$))")
+"""The number of a numbered heading (``3.`` -> ``3``, ``(二)`` -> ``(二)``), or the first number of a
+merged run (``1-3``): merged siblings get the clause path ``1-3``."""
 _CLOSING_CLAUSE = re.compile(
     r"^本(?:实施意见|意见|通知|办法|规定|细则|行动计划|计划|方案|决定|规划|要点|政策)[^。]{0,40}"
     r"(?:施行|实施|执行|解释|有效期|废止)"
@@ -141,24 +144,13 @@ def _is_prefix(a: list[str], b: list[str]) -> bool:
 
 def _merge(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Unit]:
     """Carry heading-only units into the clause below them, and merge short siblings (table rows of
-    one table, or short clauses under one parent) up to ``max_chars``."""
+    one table, short clauses under one parent, or the items of a list that are headings only) up to
+    ``max_chars``."""
     out: list[_Unit] = []
     pending: list[Block] = []
     pending_path: list[str] = []
-    for unit in units:
-        if unit.heading_only:
-            if pending and not _is_prefix(pending_path, unit.path):
-                out.append(_Unit(pending_path, pending))
-                pending = []
-            pending.extend(unit.blocks)
-            pending_path = unit.path
-            continue
-        if pending:
-            if _is_prefix(pending_path, unit.path):
-                unit = _Unit(unit.path, pending + unit.blocks, table=unit.table)
-            else:
-                out.append(_Unit(pending_path, pending))
-            pending = []
+
+    def add(unit: _Unit) -> None:
         prev = out[-1] if out else None
         if (
             prev is not None
@@ -167,10 +159,26 @@ def _merge(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Unit]:
         ):
             prev.blocks.extend(unit.blocks)
             prev.path = _common_path(prev.path, unit.path, prev.table)
+        else:
+            out.append(unit)
+
+    for unit in units:
+        if unit.heading_only:
+            if pending and not _is_prefix(pending_path, unit.path):
+                add(_Unit(pending_path, pending))
+                pending = []
+            pending.extend(unit.blocks)
+            pending_path = unit.path
             continue
-        out.append(unit)
+        if pending:
+            if _is_prefix(pending_path, unit.path):
+                unit = _Unit(unit.path, pending + unit.blocks, table=unit.table)
+            else:
+                add(_Unit(pending_path, pending))
+            pending = []
+        add(unit)
     if pending:
-        out.append(_Unit(pending_path, pending))
+        add(_Unit(pending_path, pending))
     return out
 
 
@@ -187,25 +195,44 @@ def _common_path(a: list[str], b: list[str], table: bool) -> list[str]:
         return a[:-1] + [f"{first}-{b[-1].removeprefix('序号')}" if first.startswith("序号") else a[-1]]
     if a == b:
         return a
-    return a[:-1] if len(a) == len(b) else a
+    if len(a) != len(b):
+        return a
+    first, last = _MARKER.match(a[-1]), _MARKER.match(b[-1])
+    if first and last:
+        return a[:-1] + [f"{first.group(1)}-{last.group(1)}"]
+    return a[:-1]
 
 
-def _split(
-    unit: _Unit, max_chars: int, splitter: RecursiveCharacterTextSplitter
-) -> list[tuple[str, int, int]]:
-    """(text, start, end) pieces of a unit, split at sentence boundaries when it is too long."""
+def _split(unit: _Unit, max_chars: int, overlap_chars: int) -> list[tuple[str, int, int]]:
+    """(text, start, end) pieces of a unit, split at sentence boundaries when it is too long. Headings
+    on lines of their own at the start stay with the first sentences below them."""
     text = unit.text
     start, end = unit.blocks[0].start, unit.blocks[-1].end
     if len(text) <= max_chars or unit.table:
         return [(text, start, end)]
-    pieces = [p for p in splitter.split_text(text) if p.strip()]
-    out = []
-    pos = 0
-    for piece in pieces:
-        local = text.find(piece, pos)
-        pos = max(local, pos)
-        out.append((piece, _offset(unit.blocks, pos), _offset(unit.blocks, pos + len(piece))))
-    return out
+    head = 0
+    for line in text.split("\n")[:-1]:
+        if not _heading_alone(line) or head + len(line) + 1 > max_chars // 2:
+            break
+        head += len(line) + 1
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=max_chars - head,
+        chunk_overlap=overlap_chars,
+        separators=["\n", "。", "；", ";", "，", ",", "、", ""],
+        keep_separator="end",
+    )
+    spans: list[tuple[int, int]] = []
+    pos = head
+    for piece in splitter.split_text(text[head:]):
+        if piece.strip():
+            local = max(text.find(piece, pos), pos)
+            spans.append((0 if not spans else local, local + len(piece)))
+            pos = local + 1
+    return [(text[a:b], _offset(unit.blocks, a), _offset(unit.blocks, b)) for a, b in spans]
+
+
+def _heading_alone(line: str) -> bool:
+    return len(line) <= _LABEL_MAX and "。" not in line and heading_level(line.strip()) is not None
 
 
 def _offset(blocks: list[Block], local: int) -> int:
@@ -218,20 +245,24 @@ def _offset(blocks: list[Block], local: int) -> int:
     return blocks[-1].end
 
 
-def chunk_document(doc: Document, max_chars: int = 360, min_chars: int = 60) -> list[Chunk]:
-    """Chunks of one document, in reading order."""
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=max_chars,
-        chunk_overlap=0,
-        separators=["\n", "。", "；", "，", ""],
-        keep_separator="end",
-    )
+def chunk_document(
+    doc: Document, max_chars: int = 360, min_chars: int = 60, overlap_chars: int = 80
+) -> list[Chunk]:
+    """Chunks of one document, in reading order.
+
+    Args:
+        doc: the parsed document.
+        max_chars: clauses longer than this are split at sentence boundaries.
+        min_chars: shorter sibling clauses are merged up to ``max_chars``.
+        overlap_chars: a piece of a split clause repeats up to this many characters (whole
+            sentences) of the piece before it, so that a list keeps the sentence that announces it.
+    """
     chunks: list[Chunk] = []
     stem = Path(doc.source_file).stem
     for unit in _merge(_units(doc), max_chars, min_chars):
         part = next((b.part for b in unit.blocks if b.part), "")
         path = PATH_SEP.join(unit.path) or "正文"
-        for text, start, end in _split(unit, max_chars, splitter):
+        for text, start, end in _split(unit, max_chars, overlap_chars):
             chunks.append(
                 Chunk(
                     chunk_id=f"{stem}@{start}",
@@ -252,9 +283,11 @@ def chunk_document(doc: Document, max_chars: int = 360, min_chars: int = 60) -> 
     return chunks
 
 
-def chunk_documents(docs: list[Document], max_chars: int = 360, min_chars: int = 60) -> list[Chunk]:
-    """Chunks of all documents; chunk ids are unique."""
-    chunks = [c for doc in docs for c in chunk_document(doc, max_chars, min_chars)]
+def chunk_documents(
+    docs: list[Document], max_chars: int = 360, min_chars: int = 60, overlap_chars: int = 80
+) -> list[Chunk]:
+    """Chunks of all documents (arguments as :func:`chunk_document`); chunk ids are unique."""
+    chunks = [c for doc in docs for c in chunk_document(doc, max_chars, min_chars, overlap_chars)]
     seen: dict[str, int] = {}
     for c in chunks:
         n = seen.get(c.chunk_id, 0)

@@ -30,9 +30,12 @@ class Config:
         embed_batch_size: batch size when embedding passages.
         chunk_max_chars: clauses longer than this are split at sentence boundaries.
         chunk_min_chars: shorter sibling clauses are merged up to ``chunk_max_chars``.
+        chunk_overlap_chars: a piece of a split clause repeats up to this many characters (whole
+            sentences) of the piece before it.
         candidates: how many hits each retriever contributes to the fusion pool.
         dense_weight: weight of the scaled dense score in the fusion (scaled BM25 has weight 1).
-        prior_weight: how much a question that names a document lifts that document's clauses.
+        prior_weight: how much a question's words shared with a document's names lift its clauses.
+        named_weight: how much a question that names a document (``商务“十四五”规划``) lifts its clauses.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
         query_int8: encode questions with the embedding model's linear layers in int8 (about twice as
@@ -58,9 +61,11 @@ class Config:
     embed_batch_size: int = 32
     chunk_max_chars: int = 360
     chunk_min_chars: int = 60
+    chunk_overlap_chars: int = 80
     candidates: int = 50
     dense_weight: float = 1.0
     prior_weight: float = 0.2
+    named_weight: float = 1.2
     max_question_chars: int = 500
     threads: int = 2
     query_int8: bool = True

@@ -52,6 +52,7 @@ def _settings(config: Config, model_id: str) -> dict[str, object]:
         "chunker": CHUNKER_VERSION,
         "chunk_max_chars": config.chunk_max_chars,
         "chunk_min_chars": config.chunk_min_chars,
+        "chunk_overlap_chars": config.chunk_overlap_chars,
         "embed_model": model_id,
     }
 
@@ -74,7 +75,7 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     docs = parse_corpus(config.corpus_dir)
     timings["parse_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    chunks = chunk_documents(docs, config.chunk_max_chars, config.chunk_min_chars)
+    chunks = chunk_documents(docs, config.chunk_max_chars, config.chunk_min_chars, config.chunk_overlap_chars)
     timings["chunk_s"] = time.perf_counter() - t
     t = time.perf_counter()
     if progress:

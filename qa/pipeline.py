@@ -62,6 +62,7 @@ class Pipeline:
             candidates=config.candidates,
             dense_weight=config.dense_weight,
             prior_weight=config.prior_weight,
+            named_weight=config.named_weight,
             as_of=config.as_of,
         )
         self.matcher = Matcher(self.retriever)

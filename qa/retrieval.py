@@ -108,12 +108,38 @@ def _names(chunk: Chunk) -> str:
     return text.replace("第十四个五年", "十四五").replace("十四个五年", "十四五")
 
 
-class DocumentPrior:
-    """How strongly a question names each document: the IDF-weighted character bigrams that the
-    question shares with the document's names (title, plan title, issuer), so that 嘉兴, 妇女 or 商务
-    count. Bigrams shared by every document (浙江, 政府) weigh nothing."""
+_NAMED = re.compile(
+    r"[^,，。?？!！;；:：、]{0,12}?"
+    r"(?:规划纲要|纲要|规划|实施意见|意见|通知|方案|行动计划|计划|办法|要点|名单|复函|批复|决定|条例)"
+)
+"""Where a question names a document: up to twelve characters before a kind of document
+(``商务“十四五”规划``, ``嘉兴卫生健康现代化实施意见``)."""
 
-    def __init__(self, chunks: list[Chunk]) -> None:
+
+def named_spans(query: str) -> list[str]:
+    """The parts of a question that name a document (empty when it names none)."""
+    return _NAMED.findall(query.replace("第十四个五年", "十四五").replace("十四个五年", "十四五"))
+
+
+class DocumentPrior:
+    """How much a question lifts each document's clauses: the IDF-weighted character bigrams that the
+    question shares with the document's names (title, plan title, issuer), so that 嘉兴, 妇女 or 商务
+    count. Bigrams shared by every document (浙江, 政府) weigh nothing.
+
+    When the question names a document (``商务“十四五”规划定的…目标``), only the naming words count,
+    with ``named_weight``: the other words are about the content (社会消费品, 目标) and would lift a
+    document whose title happens to hold them. Otherwise all its words count, with ``other_weight``.
+
+    Args:
+        chunks: the index's chunks.
+        named_weight: the lift of a fully named document.
+        other_weight: the lift of a document whose names share about three distinctive bigrams with
+            a question that names no document.
+    """
+
+    def __init__(self, chunks: list[Chunk], named_weight: float = 1.2, other_weight: float = 0.2) -> None:
+        self.named_weight = named_weight
+        self.other_weight = other_weight
         keys = [(c.source_file, c.doc_number, c.doc_title, c.part) for c in chunks]
         self.doc_keys = list(dict.fromkeys(keys))
         position = {k: i for i, k in enumerate(self.doc_keys)}
@@ -127,11 +153,13 @@ class DocumentPrior:
         """Weight at which a document counts as fully named: about three distinctive bigrams."""
 
     def scores(self, query: str) -> np.ndarray:
-        """Per document, in [0, 1]: 0 when the question shares no distinctive name bigram with it,
-        1 from ``saturation`` on."""
-        q = _ngrams(query)
+        """Per document: 0 when the question shares no distinctive name bigram with it, the weight from
+        ``saturation`` on."""
+        spans = named_spans(query)
+        q = set().union(*map(_ngrams, spans)) if spans else _ngrams(query)
         weights = np.array([sum(self.idf.get(b, 0.0) for b in q & grams) for grams in self.doc_grams])
-        return np.minimum(weights / self.saturation, 1.0)
+        scale = self.named_weight if spans else self.other_weight
+        return scale * np.minimum(weights / self.saturation, 1.0)
 
 
 class Retriever:
@@ -142,8 +170,9 @@ class Retriever:
         embedder: the model that embedded the index.
         candidates: hits taken from each ranker into the fusion pool.
         dense_weight: weight of the scaled dense score (the scaled BM25 score has weight 1).
-        prior_weight: how much naming a document lifts its clauses (a fully named document adds
-            this to a fused score whose maximum is ``1 + dense_weight``).
+        prior_weight: how much a question's words shared with a document's names lift its clauses
+            (added to a fused score whose maximum is ``1 + dense_weight``; see :class:`DocumentPrior`).
+        named_weight: how much a question that names a document (``商务“十四五”规划``) lifts it.
         as_of: the date as of which hits tell their document's validity (None: today).
     """
 
@@ -154,14 +183,14 @@ class Retriever:
         candidates: int = 50,
         dense_weight: float = 1.0,
         prior_weight: float = 0.2,
+        named_weight: float = 1.2,
         as_of: date | str | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.dense_weight = dense_weight
-        self.prior_weight = prior_weight
-        self.prior = DocumentPrior(index.chunks)
+        self.prior = DocumentPrior(index.chunks, named_weight, prior_weight)
         self.closing = np.array([c.clause_path == CLOSING_PATH for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
         self.as_of = parse_as_of(as_of)
@@ -211,7 +240,7 @@ class Retriever:
         fused[pool] = (
             _scaled(lexical[pool])
             + self.dense_weight * _scaled(dense[pool])
-            + self.prior_weight * self.prior.scores(query)[self.prior.chunk_doc[pool]]
+            + self.prior.scores(query)[self.prior.chunk_doc[pool]]
         )
         if _ASKS_WHEN_IN_FORCE.search(query):
             closing = np.flatnonzero(self.closing & allowed)

@@ -15,6 +15,7 @@ from qa.parsing import BlockKind, Document, parse_corpus
 CORPUS = ROOT / "corpus"
 MAX_CHARS = 360
 MIN_CHARS = 60
+OVERLAP_CHARS = 80
 OUTLINE_TITLE = "浙江省国民经济和社会发展第十四个五年规划和二〇三五年远景目标纲要"
 SOCIAL_TITLE = "省发展改革委关于印发《浙江省社会发展“十四五”规划》的通知"
 APPOINTMENTS_TITLE = "市政府人事任免(2024年2月份)"
@@ -38,7 +39,7 @@ def docs() -> list[Document]:
 
 @pytest.fixture(scope="module")
 def chunks(docs: list[Document]) -> list[Chunk]:
-    return chunk_documents(docs, max_chars=MAX_CHARS, min_chars=MIN_CHARS)
+    return chunk_documents(docs, max_chars=MAX_CHARS, min_chars=MIN_CHARS, overlap_chars=OVERLAP_CHARS)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def _document_of(docs: list[Document], chunk: Chunk) -> Document:
             OUTLINE_TITLE,
             "以小城镇为实施对象,打造千个环境美、生活美、产业美、人文美、治理美的“五美”城镇。",
             "七、深入实施新型城镇化战略,推进大中小城市和小城镇协调发展 > (二)推进以县城为重要载体的城镇化建设"
-            " > 专栏 16新型城镇化“十百千”行动 > 3. “千镇美丽”行动",
+            " > 专栏 16新型城镇化“十百千”行动 > 1-3",  # its three one-sentence items share a chunk
         ),
         ("嘉政办发〔2024〕7号", "本计划自2024年4月1日起施行,有效期至2026年12月31日。", CLOSING_PATH),
         ("浙科发成〔2021〕20号", "负责解释,自2021年7月7日起实施。", CLOSING_PATH),
@@ -300,17 +301,57 @@ def test_keyword_text_starts_with_title_and_holds_the_clause_path(chunks: list[C
 # --- splitting and merging --------------------------------------------------------------------
 
 
+def _joined(pieces: list[Chunk]) -> str:
+    """The wording of consecutive pieces of one clause, each piece's repeat of the one before dropped."""
+    text = ""
+    for c in pieces:
+        overlap = _overlap(text, c.text)
+        text += c.text[overlap:]
+    return text
+
+
+def _overlap(before: str, after: str) -> int:
+    """How many characters ``after`` repeats from the end of ``before``."""
+    longest = min(len(before), len(after))
+    return max((n for n in range(1, longest + 1) if before.endswith(after[:n])), default=0)
+
+
 def test_over_long_clause_is_split_keeping_its_path(docs: list[Document], chunks: list[Chunk]):
-    """嘉政发〔2024〕8号, 二、着力建设现代产业体系: the paragraph 巩固提升先进制造业… (408 characters)."""
+    """嘉政发〔2024〕8号, 二、着力建设现代产业体系: the paragraph 巩固提升先进制造业… (408 characters)
+    under its heading, printed on a line of its own."""
     doc = next(d for d in docs if d.doc_number == "嘉政发〔2024〕8号")
     block = next(b for b in doc.blocks if b.text.startswith("巩固提升先进制造业。"))
     assert len(block.text) > MAX_CHARS
-    pieces = [c for c in chunks if c.source_file == doc.source_file and block.start <= c.start < block.end]
+    pieces = [
+        c for c in chunks if c.source_file == doc.source_file and c.start < block.end and c.end > block.start
+    ]
     assert len(pieces) >= 2
     assert {c.clause_path for c in pieces} == {"二、着力建设现代产业体系"}
+    # the heading is not left alone
+    assert pieces[0].text.startswith("二、着力建设现代产业体系\n巩固提升先进制造业。")
     assert all(len(c.text) <= MAX_CHARS for c in pieces)
-    assert _squash("".join(c.text for c in pieces)) == _squash(block.text)
+    assert _squash(_joined(pieces)) == _squash("二、着力建设现代产业体系" + block.text)
     assert all(c.text.endswith(("。", "；", "，", ",")) for c in pieces)  # split at sentence boundaries
+
+
+def test_a_piece_repeats_the_sentence_before_it(chunks: list[Chunk]):
+    """浙政发〔2021〕13号, 2. 强化集约化组件化应用支撑: the piece listing the six centres repeats the
+    sentence that announces them; a repeat is whole sentences of at most OVERLAP_CHARS characters."""
+    pieces = [c for c in chunks if c.clause_path.endswith("2. 强化集约化组件化应用支撑")]
+    listing = next(c for c in pieces if "持续优化用户中心" in c.text)
+    assert listing.text.startswith("加快一体化应用支撑平台建设,加强六大能力中心建设。")
+    by_clause: dict[tuple[str, str], list[Chunk]] = {}
+    for c in chunks:
+        by_clause.setdefault((c.source_file, c.clause_path), []).append(c)
+    repeats = 0
+    for group in by_clause.values():
+        for before, after in zip(group, group[1:], strict=False):
+            if before.end > after.start:  # pieces of one split clause
+                n = _overlap(before.text, after.text)
+                whole = n == 0 or after.text[:n].endswith(("。", "；", "，", ",", "、"))
+                assert n <= OVERLAP_CHARS and whole, after.chunk_id
+                repeats += n > 0
+    assert repeats >= 20
 
 
 def test_every_over_long_paragraph_is_split_under_one_path(docs: list[Document], chunks: list[Chunk]):
@@ -324,16 +365,17 @@ def test_every_over_long_paragraph_is_split_under_one_path(docs: list[Document],
                 c for c in chunks if c.source_file == d.source_file and c.start < b.end and c.end > b.start
             ]
             assert len(pieces) >= 2 and len({c.clause_path for c in pieces}) == 1, b.text[:30]
-            assert _squash(b.text) in _squash("".join(c.text for c in pieces))
+            assert _squash(b.text) in _squash(_joined(pieces))
             assert all(len(c.text) <= MAX_CHARS for c in pieces)
     assert long_blocks >= 40
 
 
 def test_short_sibling_clauses_are_merged(chunks: list[Chunk]):
-    """专栏14 of the outline: one-sentence items 3. and 4. share a chunk, under the 专栏's path."""
+    """专栏14 of the outline: its one-sentence items 1. to 13. share a chunk, under the 专栏's path and
+    the range of their numbers."""
     chunk = _one(chunks, "深化“亩均论英雄”改革。", OUTLINE_TITLE)
-    assert "4.\xa0深化电力体制改革。" in chunk.text
-    assert _squash(chunk.clause_path).endswith("专栏14市场经济体制改革重点项目清单")
+    assert "1.\xa0深化省属企业市场化改革。" in chunk.text and "4.\xa0深化电力体制改革。" in chunk.text
+    assert _squash(chunk.clause_path).endswith("专栏14市场经济体制改革重点项目清单>1-13")
 
 
 def test_short_table_rows_are_merged_up_to_max_chars(chunks: list[Chunk]):
@@ -373,26 +415,16 @@ def _lone_heading(reason: str) -> pytest.MarkDecorator:
             "浙政办发〔2021〕27号",
             "2. 杭州城西科创大走廊",
             id="list-items-not-merged",
-            marks=_lone_heading(
-                "qa/chunking.py _merge: heading-only units (short lines without 。, here the items of the "
-                "开发区 list of 浙政办发〔2021〕27号) are flushed from `pending` straight to the output, "
-                "bypassing the sibling merge, so 83 list items are chunks of their own (most 11-30 chars)"
-            ),
         ),
         pytest.param(
             "浙政发〔2021〕12号",
             "一、总体要求",
             id="heading-split-off",
-            marks=_lone_heading(
-                "qa/chunking.py _split: a heading is carried into its first clause, but when the two "
-                "exceed max_chars the splitter cuts at the '\\n' after the heading first, leaving it alone"
-            ),
         ),
         pytest.param(
             "嘉政发〔2024〕8号",
             "二、着力建设现代产业体系",
             id="heading-split-off-2",
-            marks=_lone_heading("qa/chunking.py _split: as heading-split-off"),
         ),
         pytest.param(
             "嘉政办发〔2024〕5号",

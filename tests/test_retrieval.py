@@ -11,7 +11,7 @@ from conftest import run_batch
 from qa.cli import main
 from qa.config import Config
 from qa.pipeline import Pipeline, QuestionError
-from qa.retrieval import Filters, Mode
+from qa.retrieval import Filters, Mode, named_spans
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,19 @@ def test_naming_a_doc_number_restricts_to_that_document(pipeline: Pipeline):
         hits = pipeline.search(f"{printed}对监督管理有什么要求", k=5)
         assert hits and all(h.chunk.doc_number == "嘉政办发〔2024〕6号" for h in hits)
     assert any("谁举办、谁负责" in h.chunk.text for h in hits)
+
+
+def test_naming_a_plan_finds_that_plan_first(pipeline: Pipeline):
+    """The outline states the same online retail target, and its title (…国民经济和社会发展…) shares
+    words with the question; the question names the 商务 plan."""
+    top = pipeline.search("按商务十四五规划,网络零售总额2025年要达到多少", k=3)[0].chunk
+    assert top.doc_number == "浙政办发〔2021〕31号" and "32000" in top.text
+
+
+def test_named_spans_are_the_words_that_name_a_document():
+    assert named_spans("商务“十四五”规划定的2025年全省社会消费品零售总额目标是多少?") == ["商务“十四五”规划"]
+    assert named_spans("浙江省第十四个五年规划纲要哪天通过的") == ["浙江省十四五规划纲要"]
+    assert named_spans("嘉兴最低工资现在多少?") == []
 
 
 def test_filters_by_issuer_year_and_document(pipeline: Pipeline):
