@@ -15,7 +15,7 @@ import faiss
 from qa.chunking import CHUNKER_VERSION, Chunk, chunk_documents
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.lexical import BM25Index
+from qa.lexical import KEYWORD_VERSION, BM25Index
 from qa.models import sha256_file
 from qa.parsing import corpus_files, parse_corpus
 from qa.tagging import TAGS, Tags, load_tags, save_tags, tag_chunks
@@ -50,6 +50,7 @@ def _settings(config: Config, model_id: str) -> dict[str, object]:
     return {
         "format": FORMAT,
         "chunker": CHUNKER_VERSION,
+        "keywords": KEYWORD_VERSION,
         "chunk_max_chars": config.chunk_max_chars,
         "chunk_min_chars": config.chunk_min_chars,
         "chunk_overlap_chars": config.chunk_overlap_chars,

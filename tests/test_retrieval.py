@@ -10,6 +10,7 @@ from conftest import run_batch
 
 from qa.cli import main
 from qa.config import Config
+from qa.lexical import tokenize
 from qa.pipeline import Pipeline, QuestionError
 from qa.retrieval import Filters, Mode, named_spans
 
@@ -57,6 +58,13 @@ def test_naming_a_plan_finds_that_plan_first(pipeline: Pipeline):
     words with the question; the question names the 商务 plan."""
     top = pipeline.search("按商务十四五规划,网络零售总额2025年要达到多少", k=3)[0].chunk
     assert top.doc_number == "浙政办发〔2021〕31号" and "32000" in top.text
+
+
+def test_a_year_in_arabic_digits_finds_it_written_in_chinese(pipeline: Pipeline):
+    """The outline writes 二〇三五年; questions write 2035年. BM25 reads both as 2035."""
+    assert "2035" in tokenize("到二〇三五年,全省将基本实现高水平现代化")
+    top = pipeline.search("2035年浙江要建成什么样的法治政府", k=1, mode=Mode.BM25)[0].chunk
+    assert top.clause_path.endswith("(三)二〇三五年远景目标") and "法治政府" in top.text
 
 
 def test_named_spans_are_the_words_that_name_a_document():
