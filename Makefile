@@ -26,8 +26,9 @@ browser:  ## headless Chromium, chromedriver and a CJK font for the browser test
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    $(SUDO) apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; fi
 
-eval: setup  ## the retrieval benchmark on eval/dev.jsonl and its English versions, and the profile-matching one
+eval: setup  ## the retrieval benchmark on eval/dev.jsonl, eval/heldout.jsonl and dev's English versions, and the profile-matching one
 	$(BIN)/qa eval --questions eval/dev.jsonl
+	$(BIN)/qa eval --questions eval/heldout.jsonl
 	$(BIN)/qa eval --questions eval/dev-en.jsonl
 	$(BIN)/qa eval --profiles eval/profiles.jsonl
 
