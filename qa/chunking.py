@@ -123,7 +123,7 @@ def _units(doc: Document) -> list[_Unit]:
             while stack and stack[-1][0] >= level:
                 stack.pop()
             stack.append((level, heading_label(block.text)))
-            heading_only = len(block.text) <= _LABEL_MAX and "。" not in block.text
+            heading_only = _heading_alone(block.text)
             units.append(_Unit([label for _, label in stack], [block], heading_only=heading_only))
         elif units and not units[-1].table and units[-1].path == [label for _, label in stack]:
             units[-1].blocks.append(block)
