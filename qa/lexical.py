@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Container
 from pathlib import Path
 
 import bm25s
@@ -70,9 +71,14 @@ class BM25Index:
     def load(cls, folder: Path) -> BM25Index:
         return cls(bm25s.BM25.load(str(folder)))
 
+    @property
+    def vocabulary(self) -> Container[str]:
+        """The tokens that the indexed texts use."""
+        return self._model.vocab_dict
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no query token is known)."""
-        tokens = [t for t in tokenize(query) if t in self._model.vocab_dict]
+        tokens = [t for t in tokenize(query) if t in self.vocabulary]
         if not tokens:
             return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
         return self._model.get_scores(tokens).astype(np.float32)

@@ -122,7 +122,8 @@ class Pipeline:
                     timings["first_token_s"] = time.perf_counter() - start
                 pieces.append(piece)
                 yield piece
-        answer = finish(question, query, "".join(pieces), hits, prompt.passages, language)
+        vocabulary = self.retriever.index.bm25.vocabulary
+        answer = finish(question, query, "".join(pieces), hits, prompt.passages, language, vocabulary)
         timings["total_s"] = time.perf_counter() - start
         answer.timings = timings
         yield answer

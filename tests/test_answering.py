@@ -236,3 +236,40 @@ def test_figure_cited_to_an_off_topic_passage_is_answered_from_the_passage_stati
     other = next(n for n, h in enumerate(hits, 1) if n != holder and coverage(question, h) < 0.5)
     answer = finish(question, question, f"22元[{other}]", hits, texts)
     assert not answer.abstained and answer.cited == [holder] and answer.text.startswith(f"22元[{holder}]")
+
+
+def test_question_on_the_province_is_not_answered_from_a_city_document(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    reply = "最低月工资标准为2260元[1]。"
+    assert wage_hits[0].chunk.issuer.startswith("嘉兴市")
+    assert finish("浙江全省最低月工资标准第一档是多少?", "q", reply, wage_hits, texts).abstained
+    assert not finish("浙江嘉兴的最低月工资标准是多少?", "q", reply, wage_hits, texts).abstained
+
+
+def test_words_the_documents_never_use_do_not_count_against_a_passage(pipeline: Pipeline):
+    # a citizen's 打零工, 工钱 and 老板: the wage notice says 非全日制 and 小时最低工资
+    question = "在嘉兴打零工按小时算工钱,老板每小时最少得给多少钱?"
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    assert "工钱" not in vocabulary and "小时" in vocabulary
+    hits = pipeline.retriever.search("嘉兴非全日制工作的最低小时工资", k=3)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, t in enumerate(texts, 1) if "22 元" in t or "22元" in t)
+    assert coverage(question, hits[holder - 1], vocabulary) > coverage(question, hits[holder - 1])
+    answer = finish(question, question, f"每小时22元[{holder}]。", hits, texts, vocabulary=vocabulary)
+    assert not answer.abstained and answer.cited == [holder]
+    taxi = finish("嘉兴出租车每公里多少钱?", "q", f"22元[{holder}]。", hits, texts, vocabulary=vocabulary)
+    assert taxi.abstained  # 出租车 is no word of the documents, but 公里 is, and the wage notice lacks it
+    fare = finish("嘉兴出租车起步价是多少?", "q", f"22元[{holder}]。", hits, texts, vocabulary=vocabulary)
+    assert fare.abstained  # the documents use none of its words
+
+
+def test_statement_moved_for_its_wording_is_judged_by_the_passage_it_moved_to(pipeline: Pipeline):
+    # the model cited the plan's general targets for what the G60 clause says
+    question = "浙江科技创新“十四五”规划给嘉兴G60科创走廊定的聚焦方向是什么?"
+    hits = pipeline.retriever.search(question, k=5)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, t in enumerate(texts, 1) if "数字科创" in t)
+    other = next(n for n, h in enumerate(hits, 1) if n != holder and "嘉兴" not in h.chunk.text)
+    reply = f"嘉兴G60科创走廊聚焦数字科创，打造长三角数字经济创新高地[{other}]。"
+    answer = finish(question, question, reply, hits, texts)
+    assert not answer.abstained and answer.cited == [holder]
