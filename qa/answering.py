@@ -95,6 +95,10 @@ MIN_COVERAGE = 0.3
 """An answer's cited passage holds at least this share of the question's content words (for every
 answerable dev and held-out question, the best passage given held 0.5 or more)."""
 _CN_DIGITS = "零一二三四五六七八九"
+_YES_NO = re.compile(r"吗\s*[?？]|吗\s*$|是否|能不能|可不可以|要不要|会不会|有没有")
+TERSE_BIGRAMS = 4
+"""A reply to a yes-or-no question adding fewer bigrams than this to its wording says little more than yes
+or no; the answer then quotes the sentence of its passage that decides it."""
 RECITE_MARGIN = 4
 """A statement moves to another passage when that one holds at least twice as many and this many more
 of its wording's bigrams than the passage it cites."""
@@ -335,10 +339,8 @@ class Answer:
         ]
         if with_numbers:
             return with_numbers[:3]
-        wanted = _bigrams(answer)
-        scored = [(len(_bigrams(text[slice(*s)]) & wanted), s) for s in spans]
-        best = max(scored, default=(0, (0, 0)))
-        return [best[1]] if best[0] >= 2 else []
+        closest = closest_sentence(text, _bigrams(answer))
+        return [closest] if closest else []
 
     def to_dict(self) -> dict[str, object]:
         """The answer object of the benchmark contract (``citations`` are the cited passages, with
@@ -482,11 +484,39 @@ def finish(
         parts = (words["not_found"], nearby(asked, hits, language=language))
         text = "\n\n".join(part for part in parts if part)
         return Answer(question, query, text, True, hits, reply=reply)
-    notes = validity_notes([hits[n - 1] for n in check.cited], language)
-    text = "\n\n".join([check.text, *notes]) if notes else check.text
+    text = check.text
+    if language == Language.CHINESE and check.cited and bare_yes_or_no(question, text):
+        text = with_basis(question, text, hits, check.cited[0])
+    text = "\n\n".join([text, *validity_notes([hits[n - 1] for n in check.cited], language)])
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
+
+
+def closest_sentence(text: str, wanted: set[str]) -> tuple[int, int] | None:
+    """The span of the sentence of ``text`` sharing most of the ``wanted`` bigrams (two at least)."""
+    scored = [(len(_bigrams(text[slice(*s)]) & wanted), s) for s in sentences(text)]
+    best = max(scored, default=(0, (0, 0)))
+    return best[1] if best[0] >= 2 else None
+
+
+def bare_yes_or_no(question: str, answer: str) -> bool:
+    """Whether ``answer`` (without markers) meets a yes-or-no question with little more than yes or
+    no (可以。/ 不能批地盖新房。): fewer than :data:`TERSE_BIGRAMS` bigrams beyond the question's wording, and
+    no figure."""
+    said = _MARKER.sub("", answer)
+    return (
+        bool(_YES_NO.search(question))
+        and not _NUMBER.search(norm(said))
+        and len(_bigrams(said) - _bigrams(question)) < TERSE_BIGRAMS
+    )
+
+
+def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
+    """``answer`` followed by the sentence of cited passage ``n`` that decides it (原文：“…”[n])."""
+    passage = hits[n - 1].chunk.text
+    span = closest_sentence(passage, _bigrams(question + _MARKER.sub("", answer)))
+    return f"{answer}\n\n原文：“{passage[slice(*span)].strip()}”[{n}]" if span else answer
 
 
 def validity_notes(cited: list[Hit], language: Language = Language.CHINESE) -> list[str]:

@@ -273,3 +273,20 @@ def test_statement_moved_for_its_wording_is_judged_by_the_passage_it_moved_to(pi
     reply = f"嘉兴G60科创走廊聚焦数字科创，打造长三角数字经济创新高地[{other}]。"
     answer = finish(question, question, reply, hits, texts)
     assert not answer.abstained and answer.cited == [holder]
+
+
+def test_bare_yes_or_no_quotes_the_sentence_that_decides_it(pipeline: Pipeline):
+    question = "我爸妈都80多岁了,他们的户口能迁到我这边来吗?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, t in enumerate(texts, 1) if "户口可随迁子女户口所在地" in t)
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    answer = finish(question, question, f"可以。[{holder}]", hits, texts, vocabulary=vocabulary)
+    assert not answer.abstained and answer.cited == [holder]
+    said, quoted = answer.text.split("\n\n")[:2]
+    assert said == f"可以。[{holder}]" and quoted.startswith("原文：“") and quoted.endswith(f"”[{holder}]")
+    assert "80周岁以上老年人户口可随迁子女户口所在地" in quoted
+    # an answer that says more than yes or no, or a question that is not yes-or-no, is left as it is
+    longer = f"可以，80周岁以上老年人户口可随迁子女户口所在地[{holder}]。"
+    assert "原文" not in finish(question, question, longer, hits, texts, vocabulary=vocabulary).text
+    assert "原文" not in finish("老人户口怎么迁?", "q", f"可以。[{holder}]", hits, texts).text
