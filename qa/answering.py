@@ -77,6 +77,8 @@ _PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)")
 _STRAY_COMMA = re.compile(r"([。！？；])[，,]")
 """A comma left after a full stop where ``根据资料[n]，`` opened the sentence."""
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
+_WHOLE_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*")
+"""A sentence with its ；-parts, or a table row with its cells: what an answer quotes."""
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PLACES = re.compile(
     "杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水|义乌|南湖|秀洲|嘉善|平湖|海盐|海宁|桐乡|上海|江苏|安徽"
@@ -96,9 +98,11 @@ MIN_COVERAGE = 0.3
 answerable dev and held-out question, the best passage given held 0.5 or more)."""
 _CN_DIGITS = "零一二三四五六七八九"
 _YES_NO = re.compile(r"吗\s*[?？]|吗\s*$|是否|能不能|可不可以|要不要|会不会|有没有")
+QUOTE_CHARS = 160
+"""The longest quote an answer carries; a longer sentence is cut to the part around its figure."""
 TERSE_BIGRAMS = 4
-"""A reply to a yes-or-no question adding fewer bigrams than this to its wording says little more than yes
-or no; the answer then quotes the sentence of its passage that decides it."""
+"""A reply adding fewer bigrams than this to the question's wording, besides its figures, is a bare yes
+or no or a bare figure (可以。/ 35000); the answer then quotes the sentence of its passage behind it."""
 RECITE_MARGIN = 4
 """A statement moves to another passage when that one holds at least twice as many and this many more
 of its wording's bigrams than the passage it cites."""
@@ -339,8 +343,8 @@ class Answer:
         ]
         if with_numbers:
             return with_numbers[:3]
-        closest = closest_sentence(text, _bigrams(answer))
-        return [closest] if closest else []
+        shared, closest = _closest(text, spans, _bigrams(answer))
+        return [closest] if shared >= 2 else []
 
     def to_dict(self) -> dict[str, object]:
         """The answer object of the benchmark contract (``citations`` are the cited passages, with
@@ -485,7 +489,7 @@ def finish(
         text = "\n\n".join(part for part in parts if part)
         return Answer(question, query, text, True, hits, reply=reply)
     text = check.text
-    if language == Language.CHINESE and check.cited and bare_yes_or_no(question, text):
+    if language == Language.CHINESE and check.cited and terse(question, text):
         text = with_basis(question, text, hits, check.cited[0])
     text = "\n\n".join([text, *validity_notes([hits[n - 1] for n in check.cited], language)])
     return Answer(
@@ -493,30 +497,39 @@ def finish(
     )
 
 
-def closest_sentence(text: str, wanted: set[str]) -> tuple[int, int] | None:
-    """The span of the sentence of ``text`` sharing most of the ``wanted`` bigrams (two at least)."""
-    scored = [(len(_bigrams(text[slice(*s)]) & wanted), s) for s in sentences(text)]
-    best = max(scored, default=(0, (0, 0)))
-    return best[1] if best[0] >= 2 else None
+def _closest(text: str, spans: list[tuple[int, int]], wanted: set[str]) -> tuple[int, tuple[int, int]]:
+    """Of the ``spans`` of ``text``, the one sharing most of the ``wanted`` bigrams, with how many."""
+    return max(((len(_bigrams(text[slice(*s)]) & wanted), s) for s in spans), default=(0, (0, 0)))
 
 
-def bare_yes_or_no(question: str, answer: str) -> bool:
-    """Whether ``answer`` (without markers) meets a yes-or-no question with little more than yes or
-    no (可以。/ 不能批地盖新房。): fewer than :data:`TERSE_BIGRAMS` bigrams beyond the question's wording, and
-    no figure."""
-    said = _MARKER.sub("", answer)
-    return (
-        bool(_YES_NO.search(question))
-        and not _NUMBER.search(norm(said))
-        and len(_bigrams(said) - _bigrams(question)) < TERSE_BIGRAMS
-    )
+def terse(question: str, answer: str) -> bool:
+    """Whether ``answer`` says little more than yes or no to a yes-or-no question, or than a figure: fewer
+    than :data:`TERSE_BIGRAMS` bigrams beyond the question's wording and the answer's numbers."""
+    said = norm(_MARKER.sub("", answer))
+    if not (_NUMBER.search(said) or _YES_NO.search(question)):
+        return False
+    return len(_bigrams(_NUMBER.sub("", said)) - _bigrams(question)) < TERSE_BIGRAMS
 
 
 def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
-    """``answer`` followed by the sentence of cited passage ``n`` that decides it (原文：“…”[n])."""
+    """``answer`` followed by the sentence (or table row) of cited passage ``n`` behind it (原文：“…”[n]):
+    the one stating the answer's figures, else the one sharing most of the question's and answer's
+    wording."""
     passage = hits[n - 1].chunk.text
-    span = closest_sentence(passage, _bigrams(question + _MARKER.sub("", answer)))
-    return f"{answer}\n\n原文：“{passage[slice(*span)].strip()}”[{n}]" if span else answer
+    said = norm(_MARKER.sub("", answer))
+    figures = [x for x in _NUMBER.findall(said) if not number_in(x, norm(question))]
+    spans = [(m.start(), m.end()) for m in _WHOLE_SENTENCE.finditer(passage) if m.group().strip()]
+    stating = [s for s in spans if figures and all(number_in(x, norm(passage[slice(*s)])) for x in figures)]
+    shared, (start, end) = _closest(passage, stating or spans, _bigrams(question + said))
+    if not stating and shared < 2:
+        return answer
+    if end - start > QUOTE_CHARS:  # a window from a little before the first figure it states
+        at = next((m.start() for m in _NUMBER.finditer(passage, start, end) if m.group() in figures), start)
+        start = max(start, min(at - QUOTE_CHARS // 3, end - QUOTE_CHARS))
+        end = start + QUOTE_CHARS
+    before = "…" if start > 0 and passage[start - 1] not in "。！？!?\n" else ""
+    after = "…" if end < len(passage) and passage[end - 1] not in "。！？!?\n" else ""
+    return f"{answer}\n\n原文：“{before}{passage[start:end].strip()}{after}”[{n}]"
 
 
 def validity_notes(cited: list[Hit], language: Language = Language.CHINESE) -> list[str]:

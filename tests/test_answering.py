@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from qa.answering import (
     INSTRUCTION_OTHER,
     NOT_FOUND,
+    QUOTE_CHARS,
     build_prompt,
     check_reply,
     coverage,
@@ -290,3 +293,31 @@ def test_bare_yes_or_no_quotes_the_sentence_that_decides_it(pipeline: Pipeline):
     longer = f"可以，80周岁以上老年人户口可随迁子女户口所在地[{holder}]。"
     assert "原文" not in finish(question, question, longer, hits, texts, vocabulary=vocabulary).text
     assert "原文" not in finish("老人户口怎么迁?", "q", f"可以。[{holder}]", hits, texts).text
+
+
+def test_bare_figure_quotes_the_sentence_stating_it(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    answer = finish("嘉兴非全日制工作每小时最低工资多少钱?", "q", "22元[1]", wage_hits, texts)
+    quoted = answer.text.split("\n\n")[1]
+    assert quoted.startswith("原文：“") and quoted.endswith("”[1]")
+    assert "非全日制工作的最低小时工资标准调整为 22 元" in quoted
+    said = "嘉兴非全日制工作的最低小时工资标准是每小时22元[1]。"
+    assert "原文" not in finish("嘉兴非全日制工作每小时最低工资多少钱?", "q", said, wage_hits, texts).text
+
+
+def test_a_long_sentence_is_quoted_around_its_figure(pipeline: Pipeline):
+    def last_figure(sentence: str) -> re.Match[str] | None:
+        return ([None, *re.finditer(r"\d+(?:\.\d+)?", sentence)])[-1]
+
+    # a sentence longer than a quote, whose last figure stands past the first QUOTE_CHARS characters
+    chunk, sentence = next(
+        (c, m.group())
+        for c in pipeline.index.chunks
+        for m in re.finditer(r"[^。！？\n]+[。！？]", c.text)
+        if len(m.group()) > QUOTE_CHARS and (f := last_figure(m.group())) and f.start() > QUOTE_CHARS
+    )
+    figure = last_figure(sentence).group()
+    answer = finish(chunk.clause_path, "q", f"{figure}[1]", [Hit(1, 1.0, chunk)], [chunk.text])
+    quoted = answer.text.split("\n\n")[1]
+    assert quoted.startswith("原文：“…") and quoted.endswith("”[1]") and figure in quoted
+    assert len(quoted) <= QUOTE_CHARS + len("原文：“……”[1]")
