@@ -263,7 +263,9 @@ def _search(args: argparse.Namespace, config: Config) -> int:
 
 
 def _print_answer(answer: Answer, streamed: bool) -> None:
-    if not streamed or answer.abstained or answer.invalid_markers:
+    """The checked answer (after a streamed reply, only when the check changed it: abstention, markers,
+    a quote, a validity note), then unsupported statements and the cited sources."""
+    if not streamed or answer.text != answer.reply.strip():
         if streamed:
             print("\n（校验后的回答）")
         print(answer.text)

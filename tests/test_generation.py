@@ -130,6 +130,17 @@ def test_cli_ask_json_and_batch_contract(tmp_path: Path, capsys):
     assert "22" in records[1]["answer"]
 
 
+def test_cli_stream_shows_the_checked_answer_when_the_check_changed_it(pipeline: Pipeline, capsys):
+    # the plan is past its period: the checked answer adds a validity note to what was streamed
+    question = "浙江妇女发展规划要求把孕产妇死亡率控制在多少以下?"
+    answer = pipeline.ask(question)
+    assert answer.text != answer.reply and "已失效" in answer.text
+    assert main(["ask", question, "--stream"]) == 0
+    out = capsys.readouterr().out
+    checked = out.index("（校验后的回答）")
+    assert out.index(answer.reply) < checked < out.index(answer.text) < out.index("来源：")
+
+
 def test_missing_model_names_the_fix(tmp_path: Path):
     config = Config.from_env(llm_model=str(tmp_path / "absent.gguf"))
     with pytest.raises(ModelError, match="QA_LLM_MODEL"):
