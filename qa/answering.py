@@ -401,19 +401,22 @@ def _context(hit: Hit) -> str:
 def coverage(question: str, hit: Hit, vocabulary: Container[str] | None = None) -> float:
     """Share of the question's content words (jieba, without asking words, figures and places, which
     :func:`anchors` and :func:`in_scope` test) that the passage holds with its document title and
-    clause path. Words that the documents never use (``vocabulary``: the index's tokens), a citizen's
-    工钱 or 爸妈, cannot be asked of a passage and do not count, unless the documents use none of the
-    question's words (嘉兴出租车起步价): then nothing answers it."""
+    clause path. With ``vocabulary`` (the index's tokens): a question mostly in words the documents never
+    use (a citizen's 打零工, 工钱, 老板) is a paraphrase, judged by the words they do use; a few such
+    words among theirs (火星, 载人) name what the documents lack, and count; a question none of whose
+    words they use (嘉兴出租车起步价) is answered by nothing."""
     words = [
         w
         for w in dict.fromkeys(tokenize(question))
         if len(w) > 1 and w not in _ASKING and not w.isdigit() and not _PLACES.search(w)
     ]
-    known = [w for w in words if vocabulary is None or w in vocabulary]
     if not words:
         return 1.0
+    known = [w for w in words if vocabulary is None or w in vocabulary]
+    if 2 * len(known) <= len(words):
+        words = known
     context = _context(hit)
-    return sum(w in context for w in known) / len(known) if known else 0.0
+    return sum(w in context for w in words) / len(words) if words else 0.0
 
 
 def dated_elsewhere(question: str, figures: list[str], passage: str) -> bool:

@@ -264,6 +264,15 @@ def test_words_the_documents_never_use_do_not_count_against_a_passage(pipeline: 
     assert taxi.abstained  # 出租车 is no word of the documents, but 公里 is, and the wage notice lacks it
     fare = finish("嘉兴出租车起步价是多少?", "q", f"22元[{holder}]。", hits, texts, vocabulary=vocabulary)
     assert fare.abstained  # the documents use none of its words
+    # two words the documents lack (火星, 载人) among five of theirs: they name what the documents lack
+    mars = "2030年火星载人登陆计划由哪家航天公司承担？"
+    assert {"火星", "载人"}.isdisjoint(vocabulary) and {"登陆", "计划", "航天"} <= set(vocabulary)
+    hits = pipeline.retriever.search(mars, k=3)
+    texts = [h.chunk.text for h in hits]
+    assert all(
+        finish(mars, mars, f"由省科技厅承担[{n}]。", hits, texts, vocabulary=vocabulary).abstained
+        for n in (1, 2, 3)
+    )
 
 
 def test_statement_moved_for_its_wording_is_judged_by_the_passage_it_moved_to(pipeline: Pipeline):
