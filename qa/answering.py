@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from qa.language import Language
 from qa.lexical import normalize, tokenize
-from qa.retrieval import Hit
+from qa.retrieval import Hit, short_plan
 from qa.validity import Validity
 
 NOT_FOUND = "资料中未提及"
@@ -85,7 +85,6 @@ _PLACES = re.compile(
 )
 _PROVINCE = re.compile(r"浙江|全省|省里|省政府|省[“\"]?十[一二三四五六七八九]五")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
-_PLAN_NAME = re.compile(r"第十([一二三四五六七八九])个五年")
 _YEAR = re.compile(r"((?:19|20)\d\d)年")
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．]|[(（]\d{1,2}[)）])(?!\d)")
 """The number of a list item (``1.``, ``2、``, ``(3)``) that starts a statement: not a claim."""
@@ -166,6 +165,14 @@ def number_in(number: str, text: str) -> bool:
     return number.isdigit() and int(number) < 100 and _cn_number(int(number)) in text
 
 
+def claims(text: str, question: str) -> list[str]:
+    """The figures that ``text`` states (markers and list numbers aside) and ``question`` does not: what
+    the text claims, which a passage must state."""
+    said = norm(_LIST_NUMBER.sub("", _MARKER.sub("", text)))
+    asked = norm(question)
+    return [x for x in _NUMBER.findall(said) if not number_in(x, asked)]
+
+
 def markers(text: str) -> list[int]:
     """The passage numbers that ``[n]`` / ``[n, m]`` / ``【n】`` markers in ``text`` name, in order."""
     found: list[int] = []
@@ -208,19 +215,18 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     text = _MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     wording = [_bigrams(p) for p in passages]
-    asked = norm(question)
-    fallback = [_best_source(text, normalised, asked)] if passages and text and not markers(text) else []
+    fallback = [_best_source(text, normalised, question)] if passages and text and not markers(text) else []
     unsupported, pieces, vouched, last = [], [], [], 0
     for start, end in _statements(text):
         statement = text[start:end]
         stated = markers(statement)
         own = stated or fallback or markers(text)
         bare = _LIST_NUMBER.sub("", _MARKER.sub("", statement))
-        claims = [x for x in _NUMBER.findall(norm(bare)) if not number_in(x, asked)]
-        stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in claims)]
+        figures = claims(bare, question)
+        stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in figures)]
         content = _bigrams(bare) - _bigrams(question)
         support = {n: len(content & wording[n - 1]) for n in given}
-        misplaced = bool(claims) and not set(own) & set(stating)
+        misplaced = bool(figures) and not set(own) & set(stating)
         if misplaced and stating and stated:
             statement = _recite(statement, max(stating, key=support.__getitem__))
         elif misplaced and not stating:
@@ -256,9 +262,9 @@ def _recite(statement: str, n: int) -> str:
     return f"{statement[:stop]}[{n}]{statement[stop:]}"
 
 
-def _best_source(text: str, normalised: list[str], asked: str) -> int:
+def _best_source(text: str, normalised: list[str], question: str) -> int:
     """The passage (numbered from 1) that states most of ``text``'s figures, then shares most wording."""
-    figures = [x for x in _NUMBER.findall(norm(text)) if not number_in(x, asked)]
+    figures = claims(text, question)
     wording = _bigrams(text)
     scores = [(sum(number_in(x, p) for x in figures), len(_bigrams(p) & wording)) for p in normalised]
     return scores.index(max(scores)) + 1
@@ -335,15 +341,14 @@ class Answer:
         if self.abstained or not 1 <= n <= len(self.passages):
             return []
         text = self.passages[n - 1].chunk.text
-        answer = norm(_MARKER.sub("", self.text))
-        numbers = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(self.question))]
+        numbers = claims(self.text, self.question)
         spans = sentences(text)
         with_numbers = [
             s for s in spans if numbers and any(number_in(x, norm(text[slice(*s)])) for x in numbers)
         ]
         if with_numbers:
             return with_numbers[:3]
-        shared, closest = _closest(text, spans, _bigrams(answer))
+        shared, closest = _closest(text, spans, _bigrams(_MARKER.sub("", self.text)))
         return [closest] if shared >= 2 else []
 
     def to_dict(self) -> dict[str, object]:
@@ -383,7 +388,7 @@ def nearby(question: str, hits: list[Hit], limit: int = 2, language: Language = 
 def _plain(text: str) -> str:
     """Text for matching anchors: normalised, lower case, and a plan's full name in its short form
     (第十四个五年 -> 十四五, as questions say it)."""
-    return _PLAN_NAME.sub(r"十\1五", normalize(norm(text)))
+    return short_plan(normalize(norm(text)))
 
 
 def anchors(question: str) -> list[str]:
@@ -478,8 +483,7 @@ def finish(
     words = WORDING[language]
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
-    answer = norm(_MARKER.sub("", check.text))
-    figures = [x for x in _NUMBER.findall(answer) if not number_in(x, norm(question))]
+    figures = claims(check.text, question)
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
         check.cited and all(dated_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
@@ -520,7 +524,7 @@ def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
     wording."""
     passage = hits[n - 1].chunk.text
     said = norm(_MARKER.sub("", answer))
-    figures = [x for x in _NUMBER.findall(said) if not number_in(x, norm(question))]
+    figures = claims(answer, question)
     spans = [(m.start(), m.end()) for m in _WHOLE_SENTENCE.finditer(passage) if m.group().strip()]
     stating = [s for s in spans if figures and all(number_in(x, norm(passage[slice(*s)])) for x in figures)]
     shared, (start, end) = _closest(passage, stating or spans, _bigrams(question + said))

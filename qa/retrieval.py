@@ -104,12 +104,15 @@ def _ngrams(text: str, n: int = 2) -> set[str]:
 
 def _names(chunk: Chunk) -> str:
     """The ways a user names a document: title, attached plan, issuer (十四个五年 said as 十四五)."""
-    return _short_plan(" ".join((chunk.doc_title, chunk.part, chunk.issuer)))
+    return short_plan(" ".join((chunk.doc_title, chunk.part, chunk.issuer)))
 
 
-def _short_plan(text: str) -> str:
+_PLAN_NAME = re.compile(r"第?十([一二三四五六七八九])个五年")
+
+
+def short_plan(text: str) -> str:
     """A plan's full name in its short form, as users say it (第十四个五年 -> 十四五)."""
-    return text.replace("第十四个五年", "十四五").replace("十四个五年", "十四五")
+    return _PLAN_NAME.sub(r"十\1五", text)
 
 
 _NAMED = re.compile(
@@ -122,7 +125,7 @@ _NAMED = re.compile(
 
 def named_spans(query: str) -> list[str]:
     """The parts of a question that name a document (empty when it names none)."""
-    return _NAMED.findall(_short_plan(query))
+    return _NAMED.findall(short_plan(query))
 
 
 class DocumentPrior:
