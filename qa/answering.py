@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from qa.language import Language
 from qa.lexical import normalize, tokenize
+from qa.parsing import DOC_NUMBER_ANYWHERE
 from qa.retrieval import Hit, short_plan
 from qa.validity import Validity
 
@@ -50,6 +51,7 @@ WORDING = {
         "not_found": f"{NOT_FOUND}。",
         "nearby": "资料中相近的内容：",
         "note": "注意：",
+        "source": "出处：",
     },
     Language.OTHER: {
         "system": SYSTEM_PROMPT_OTHER,
@@ -61,6 +63,7 @@ WORDING = {
         "not_found": f"The documents do not mention this ({NOT_FOUND}).",
         "nearby": "Closest passages in the documents (资料中相近的内容):",
         "note": "Note: ",
+        "source": "Source: ",
     },
 }
 """What the answering step itself says, to the model and to the user, by the language of the question."""
@@ -73,7 +76,13 @@ _DECLINES = re.compile(
     r"|not (?:mentioned|stated|specified|provided)"
     r"|no (?:information|mention)|cannot (?:answer|be answered|find|be determined)|unable to)"
 )
-_PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)")
+_PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)|^\s*(?:答案|回答)\s*[:：]\s*")
+"""What the model writes besides its answer: a placeholder, a label before a marker, an "答案：" label."""
+_LISTING = re.compile(r"\n\s*(?:依据的?|参考)资料\s*[:：].*", re.DOTALL)
+"""The model's own list of the passages it used, after its answer: only its markers are kept."""
+STOP = ("\n问题：", "\n问题:", "\nQuestion:")
+"""Where a reply ends: the small model, done answering, sometimes writes a question of its own and
+answers it again, over and over."""
 _STRAY_COMMA = re.compile(r"([。！？；])[，,]")
 """A comma left after a full stop where ``根据资料[n]，`` opened the sentence."""
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
@@ -96,6 +105,8 @@ MIN_COVERAGE = 0.3
 """An answer's cited passage holds at least this share of the question's content words (for every
 answerable dev and held-out question, the best passage given held 0.5 or more)."""
 _CN_DIGITS = "零一二三四五六七八九"
+_WHERE = re.compile(r"哪份|哪个文件|哪一?[条节款]|哪一?部分|出自|出处|文号|条款")
+"""A question asking where a rule is written (which document, which clause): answered with its source."""
 _YES_NO = re.compile(r"吗\s*[?？]|吗\s*$|是否|能不能|可不可以|要不要|会不会|有没有")
 QUOTE_CHARS = 160
 """The longest quote an answer carries; a longer sentence is cut to the part around its figure."""
@@ -195,15 +206,16 @@ class Check:
 def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     """Check a reply against the passages it was given (numbered from 1).
 
-    Every ``[n]`` must name a given passage (others are removed and reported). Every number in a
-    statement must appear in a passage that the statement cites (or, for a statement without a marker,
-    one that the reply cites elsewhere); numbers taken from the question are not claims. A statement
-    whose figures its marker's passage lacks but another given passage states all of is re-cited to
-    that passage; otherwise it is unsupported. A statement is also re-cited when another passage that
-    states its figures holds clearly more of its own wording (the words not taken from the question)
+    The reply ends where the model starts a question of its own (:data:`STOP`); a list of the passages it
+    used is cut to its markers. Every ``[n]`` must name a given passage (others are removed and reported).
+    Every number in a statement must appear in a passage that the statement cites (or, for a statement
+    without a marker, one that the reply cites elsewhere); numbers taken from the question are not claims.
+    A statement whose figures its marker's passage lacks but another given passage states all of is
+    re-cited to that passage; otherwise it is unsupported. A statement is also re-cited when another passage
+    that states its figures holds clearly more of its own wording (the words not taken from the question)
     than the one it cites: the model often cites the first passage for what the second says. When the
-    reply cites nothing, the passage that states most of its figures (then shares most wording) counts
-    as cited.
+    reply cites nothing, the passage that states most of its figures (then shares most wording) counts as
+    cited.
     """
     given = range(1, len(passages) + 1)
     invalid = [n for n in markers(reply) if n not in given]
@@ -212,6 +224,8 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         valid = [n for n in re.split(r"\s*[,，、]\s*", m.group(1)) if int(n) in given]
         return f"[{', '.join(valid)}]" if valid else ""
 
+    reply = min((reply[: reply.find(s)] for s in STOP if s in reply), key=len, default=reply)
+    reply = _LISTING.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group()))), reply)
     text = _MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     wording = [_bigrams(p) for p in passages]
@@ -275,6 +289,12 @@ def declines(reply: str) -> bool:
     return bool(_DECLINES.search(reply[:80]))
 
 
+def label(hit: Hit) -> str:
+    """How a passage's document is named to the model and the user: 《title》（发文字号）."""
+    c = hit.chunk
+    return f"《{c.part or c.doc_title}》" + (f"（{c.doc_number}）" if c.doc_number else "")
+
+
 @dataclass
 class Prompt:
     messages: list[dict[str, str]]
@@ -308,9 +328,8 @@ def build_prompt(
         text = excerpt(hit.chunk.text, query, share)
         left -= len(text)
         c = hit.chunk
-        label = f"《{c.part or c.doc_title}》" + (f"（{c.doc_number}）" if c.doc_number else "")
-        blocks.append(f"[{i + 1}] {label} {c.clause_path}\n{text}")
-        given.append(f"{label} {c.clause_path}\n{c.text}")
+        blocks.append(f"[{i + 1}] {label(hit)} {c.clause_path}\n{text}")
+        given.append(f"{label(hit)} {c.clause_path}\n{c.text}")
     context = "\n\n".join(blocks)
     words = WORDING[language]
     before = f"{words['earlier']}{words['joiner'].join(history)}\n" if history else ""
@@ -496,9 +515,11 @@ def finish(
         text = "\n\n".join(part for part in parts if part)
         return Answer(question, query, text, True, hits, reply=reply)
     text = check.text
-    if language == Language.CHINESE and check.cited and terse(question, text):
+    where = bool(_WHERE.search(asked))
+    if language == Language.CHINESE and check.cited and (where or terse(question, text)):
         text = with_basis(question, text, hits, check.cited[0])
-    text = "\n\n".join([text, *validity_notes([hits[n - 1] for n in check.cited], language)])
+    sources = [sources_line(hits, check.cited, language)] if where and check.cited else []
+    text = "\n\n".join([text, *sources, *validity_notes([hits[n - 1] for n in check.cited], language)])
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
@@ -522,10 +543,15 @@ def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
     """``answer`` followed by the sentence (or table row) of cited passage ``n`` behind it (原文：“…”[n]):
     the one stating the answer's figures, else the one sharing most of the question's and answer's
     wording."""
-    passage = hits[n - 1].chunk.text
+    passage, title = hits[n - 1].chunk.text, norm(hits[n - 1].chunk.doc_title)
     said = norm(_MARKER.sub("", answer))
     figures = claims(answer, question)
-    spans = [(m.start(), m.end()) for m in _WHOLE_SENTENCE.finditer(passage) if m.group().strip()]
+    heading = (title, "")  # the title line and a bare 发文字号 line are not quoted
+    spans = [
+        (m.start(), m.end())
+        for m in _WHOLE_SENTENCE.finditer(passage)
+        if DOC_NUMBER_ANYWHERE.sub("", norm(m.group())) not in heading
+    ]
     stating = [s for s in spans if figures and all(number_in(x, norm(passage[slice(*s)])) for x in figures)]
     shared, (start, end) = _closest(passage, stating or spans, _bigrams(question + said))
     if not stating and shared < 2:
@@ -537,6 +563,15 @@ def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
     before = "…" if start > 0 and passage[start - 1] not in "。！？!?\n" else ""
     after = "…" if end < len(passage) and passage[end - 1] not in "。！？!?\n" else ""
     return f"{answer}\n\n原文：“{before}{passage[start:end].strip()}{after}”[{n}]"
+
+
+def sources_line(hits: list[Hit], cited: list[int], language: Language = Language.CHINESE) -> str:
+    """Where the cited passages stand: document, 发文字号 and clause path of each (出处：…[n]), for a
+    question that asks which document or clause."""
+    seen: dict[str, int] = {}
+    for n in cited:
+        seen.setdefault(f"{label(hits[n - 1])} {hits[n - 1].chunk.clause_path}", n)
+    return WORDING[language]["source"] + "；".join(f"{where}[{n}]" for where, n in seen.items())
 
 
 def validity_notes(cited: list[Hit], language: Language = Language.CHINESE) -> list[str]:

@@ -15,7 +15,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
@@ -39,14 +39,33 @@ class GenerationError(RuntimeError):
 class Generator(Protocol):
     name: str
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        """The reply to ``messages`` (greedy decoding), piece by piece as it is generated."""
+    def stream(self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
+        """The reply to ``messages`` (greedy decoding), piece by piece as it is generated, ended before
+        any of the ``stop`` strings."""
         ...
 
 
-def complete(generator: Generator, messages: list[Message], max_tokens: int) -> str:
+def complete(generator: Generator, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()) -> str:
     """The whole reply of ``generator`` to ``messages``."""
-    return "".join(generator.stream(messages, max_tokens))
+    return "".join(generator.stream(messages, max_tokens, stop))
+
+
+def until(pieces: Iterable[str], stop: Sequence[str]) -> Iterator[str]:
+    """``pieces`` of text up to the first of the ``stop`` strings (a tail that may begin one is held back)."""
+    keep = max(map(len, stop), default=1) - 1
+    text = ""
+    for piece in pieces:
+        text += piece
+        cut = min((at for s in stop if (at := text.find(s)) >= 0), default=-1)
+        if cut >= 0:
+            if cut:
+                yield text[:cut]
+            return
+        if len(text) > keep:
+            yield text[: len(text) - keep]
+            text = text[len(text) - keep :]
+    if text:
+        yield text
 
 
 class LlamaCppGenerator:
@@ -79,10 +98,14 @@ class LlamaCppGenerator:
         self.name = path.name
         self._lock = threading.Lock()
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
         with self._lock:
             for chunk in self.llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stream=True,
+                stop=list(stop) or None,
             ):
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
@@ -120,7 +143,7 @@ class TransformersGenerator:
         self.name = Path(model).name
         self._lock = threading.Lock()
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         inputs = self.tokenizer.apply_chat_template(
@@ -128,10 +151,12 @@ class TransformersGenerator:
         ).to(self.device)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = {**inputs, "max_new_tokens": max_tokens, "do_sample": False, "streamer": streamer}
+        if stop:
+            kwargs |= {"stop_strings": list(stop), "tokenizer": self.tokenizer}
         with self._lock:
             worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
             worker.start()
-            yield from (piece for piece in streamer if piece)
+            yield from until(streamer, stop)  # transformers stops after the token completing a stop string
             worker.join()
 
 
@@ -156,8 +181,10 @@ class OpenAIGenerator:
         self.timeout = timeout
         self.name = f"{model} @ {url}"
 
-    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int, stop: Sequence[str] = ()) -> Iterator[str]:
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0}
+        if stop:
+            body["stop"] = list(stop)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"

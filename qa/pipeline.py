@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from qa.answering import Answer, build_prompt, finish
+from qa.answering import STOP, Answer, build_prompt, finish
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.generation import Generator, load_generator
@@ -117,7 +117,8 @@ class Pipeline:
         prompt = build_prompt(question, query, hits, self.config.context_chars, history, language)
         pieces: list[str] = []
         if hits:
-            for piece in self.load_generator().stream(prompt.messages, self.config.max_answer_tokens):
+            generator = self.load_generator()
+            for piece in generator.stream(prompt.messages, self.config.max_answer_tokens, STOP):
                 if not pieces:
                     timings["first_token_s"] = time.perf_counter() - start
                 pieces.append(piece)

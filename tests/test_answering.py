@@ -330,3 +330,32 @@ def test_a_long_sentence_is_quoted_around_its_figure(pipeline: Pipeline):
     quoted = answer.text.split("\n\n")[1]
     assert quoted.startswith("原文：“…") and quoted.endswith("”[1]") and figure in quoted
     assert len(quoted) <= QUOTE_CHARS + len("原文：“……”[1]")
+
+
+def test_question_asking_which_document_gets_the_source_and_the_wording(pipeline: Pipeline):
+    question = "嘉兴现行的最低工资标准是哪份文件定的?它出台后哪份旧文件作废了?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, t in enumerate(texts, 1) if "同时废止" in t)
+    c = hits[holder - 1].chunk
+    reply = f"《{c.doc_title}》（{c.doc_number}）[{holder}]。"
+    answer = finish(question, question, reply, hits, texts)
+    said, quoted, source = answer.text.split("\n\n")[:3]
+    assert said == reply
+    # the quote is the sentence that answers, not the document's bare 发文字号 or title line
+    assert "同时废止" in quoted and quoted.startswith("原文：“")
+    assert source == f"出处：《{c.part or c.doc_title}》（{c.doc_number}） {c.clause_path}[{holder}]"
+    # a question that does not ask where gets no source line
+    assert "出处" not in finish("嘉兴最低工资是多少?", "q", f"2260元[{holder}]", hits, texts).text
+
+
+def test_reply_ends_where_the_model_asks_itself_again_and_its_own_listing_keeps_its_markers(
+    wage_hits: list[Hit],
+):
+    texts = [h.chunk.text for h in wage_hits]
+    looped = "答案：2260元[1]\n\n问题：嘉兴最低工资是多少?\n\n答案：2260元，每小时20元[1]"
+    check = check_reply(looped, texts, "嘉兴最低工资是多少?")
+    assert check.text == "2260元[1]" and not check.unsupported  # the 20 of the repeat is gone
+    listed = "2260元\n\n依据的资料：[1] 《嘉兴市人民政府关于调整全市最低工资标准的通知》 正文"
+    check = check_reply(listed, texts, "嘉兴最低工资是多少?")
+    assert check.text == "2260元[1]" and check.cited == [1]

@@ -29,6 +29,7 @@ from qa.retrieval import Mode
 pytestmark = pytest.mark.slow
 
 ASK = [{"role": "user", "content": "只回答一个阿拉伯数字：一周有几天？"}]
+COUNT = [{"role": "user", "content": "从1数到6，用逗号隔开，只写数字。"}]
 
 
 @pytest.fixture(scope="module")
@@ -202,9 +203,18 @@ def llama_server():
         server.wait(timeout=30)
 
 
+def test_generation_ends_before_a_stop_string(pipeline: Pipeline):
+    generator = pipeline.load_generator()
+    whole = complete(generator, COUNT, 24)
+    assert "3" in whole and "4" in whole
+    cut = complete(generator, COUNT, 24, stop=["4"])
+    assert whole.startswith(cut) and "3" in cut and "4" not in cut
+
+
 def test_openai_backend_answers_through_the_server(llama_server: str):
     generator = OpenAIGenerator(llama_server, "qwen")
     assert "7" in complete(generator, ASK, 8)
+    assert "4" in complete(generator, COUNT, 24) and "4" not in complete(generator, COUNT, 24, stop=["4"])
     config = Config.from_env(llm_backend="openai", llm_url=llama_server, llm_model="qwen")
     pipeline = Pipeline(config, progress=False)
     answer = pipeline.ask("嘉兴最低月工资标准是多少?")
@@ -222,3 +232,5 @@ def test_openai_backend_reports_an_unreachable_endpoint():
 def test_transformers_backend_generates_with_the_same_weights():
     generator = TransformersGenerator(resolve_llm_model(Config.from_env()), threads=2)
     assert "7" in complete(generator, ASK, 6)
+    cut = complete(generator, COUNT, 8, stop=["4"])
+    assert "3" in cut and "4" not in cut
