@@ -76,9 +76,13 @@ _DECLINES = re.compile(
     r"|not (?:mentioned|stated|specified|provided)"
     r"|no (?:information|mention)|cannot (?:answer|be answered|find|be determined)|unable to)"
 )
-_PLACEHOLDER = re.compile(r"\[编号\]|根据资料(?=\[\d)|^\s*(?:答案|回答)\s*[:：]\s*")
-"""What the model writes besides its answer: a placeholder, a label before a marker, an "答案：" label."""
-_LISTING = re.compile(r"\n\s*(?:依据的?|参考)资料\s*[:：].*", re.DOTALL)
+_PLACEHOLDER = re.compile(
+    r"\[编号\]|根据资料(?=\[\d)|^\s*(?:问题\s*[:：][^\n]*\n+\s*)?(?:(?:答案|回答)\s*[:：]\s*)?|"
+    + "|".join(re.escape(part) for part in re.findall(r"[^，；。]+[，；。]", INSTRUCTION))
+)
+"""What the model writes besides its answer: a placeholder, a label before a marker, the question and an
+"答案：" label before it, a sentence of the instruction."""
+_LISTING = re.compile(r"\n\s*(?:(?:依据|参考)的?资料|资料来源|来源)\s*[:：].*", re.DOTALL)
 """The model's own list of the passages it used, after its answer: only its markers are kept."""
 STOP = ("\n问题：", "\n问题:", "\nQuestion:")
 """Where a reply ends: the small model, done answering, sometimes writes a question of its own and

@@ -359,3 +359,6 @@ def test_reply_ends_where_the_model_asks_itself_again_and_its_own_listing_keeps_
     listed = "2260元\n\n依据的资料：[1] 《嘉兴市人民政府关于调整全市最低工资标准的通知》 正文"
     check = check_reply(listed, texts, "嘉兴最低工资是多少?")
     assert check.text == "2260元[1]" and check.cited == [1]
+    # the question echoed before the answer, a sentence of the instruction, a 资料来源 line
+    echoed = "问题：嘉兴最低工资是多少?\n\n答案：2260元。问题有几问就逐一回答。\n资料来源：[1]"
+    assert check_reply(echoed, texts, "嘉兴最低工资是多少?").text == "2260元。[1]"
