@@ -82,7 +82,7 @@ _PLACEHOLDER = re.compile(
 )
 """What the model writes besides its answer: a placeholder, a label before a marker, the question and an
 "答案：" label before it, a sentence of the instruction."""
-_LISTING = re.compile(r"\n\s*(?:(?:依据|参考)的?资料|资料来源|来源)\s*[:：].*", re.DOTALL)
+_LISTING = re.compile(r"\n\s*(?:(?:依据|参考)的?资料|资料(?:来源|依据)|来源|依据)\s*[:：].*", re.DOTALL)
 """The model's own list of the passages it used, after its answer: only its markers are kept."""
 STOP = ("\n问题：", "\n问题:", "\nQuestion:")
 """Where a reply ends: the small model, done answering, sometimes writes a question of its own and
@@ -506,6 +506,14 @@ def finish(
     words = WORDING[language]
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
+    where = bool(_WHERE.search(asked))
+    if where:  # the clause asked about: of the cited document's passages, the one holding the question
+        stated = claims(check.text, question)
+        moved = {n: _clause_asked(asked, hits, n, stated, vocabulary) for n in check.cited}
+        check.text = _MARKER.sub(
+            lambda m: "[" + ", ".join(str(moved.get(n, n)) for n in markers(m.group())) + "]", check.text
+        )
+        check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
     figures = claims(check.text, question)
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
@@ -519,7 +527,6 @@ def finish(
         text = "\n\n".join(part for part in parts if part)
         return Answer(question, query, text, True, hits, reply=reply)
     text = check.text
-    where = bool(_WHERE.search(asked))
     if language == Language.CHINESE and check.cited and (where or terse(question, text)):
         text = with_basis(question, text, hits, check.cited[0])
     sources = [sources_line(hits, check.cited, language)] if where and check.cited else []
@@ -527,6 +534,24 @@ def finish(
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
+
+
+def _clause_asked(
+    question: str, hits: list[Hit], n: int, figures: list[str], vocabulary: Container[str] | None
+) -> int:
+    """Of the given passages from the document of passage ``n`` that state what it states of the answer's
+    ``figures``, the one holding most of the question's words (``n`` on a tie): where a question asks
+    which clause says something, the answer names the document, and the model cites whichever of its
+    passages came first."""
+    c = hits[n - 1].chunk
+    held = [x for x in figures if number_in(x, norm(c.text))]
+    same = [
+        m
+        for m, hit in enumerate(hits, 1)
+        if (hit.chunk.doc_title, hit.chunk.part) == (c.doc_title, c.part)
+        and all(number_in(x, norm(hit.chunk.text)) for x in held)
+    ]
+    return max(same, key=lambda m: (coverage(question, hits[m - 1], vocabulary), m == n))
 
 
 def _closest(text: str, spans: list[tuple[int, int]], wanted: set[str]) -> tuple[int, tuple[int, int]]:

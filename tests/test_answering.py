@@ -362,3 +362,17 @@ def test_reply_ends_where_the_model_asks_itself_again_and_its_own_listing_keeps_
     # the question echoed before the answer, a sentence of the instruction, a 资料来源 line
     echoed = "问题：嘉兴最低工资是多少?\n\n答案：2260元。问题有几问就逐一回答。\n资料来源：[1]"
     assert check_reply(echoed, texts, "嘉兴最低工资是多少?").text == "2260元。[1]"
+
+
+def test_answer_naming_a_document_cites_its_clause_that_holds_the_question(pipeline: Pipeline):
+    question = "科技创新“十四五”规划的哪一部分提到建设杭州城西科创大走廊?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    holder = next(n for n, h in enumerate(hits, 1) if "杭州城西科创大走廊" in h.chunk.clause_path)
+    c = hits[holder - 1].chunk
+    other = next(n for n, h in enumerate(hits, 1) if n != holder and h.chunk.doc_title == c.doc_title)
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    name = c.part or c.doc_title
+    answer = finish(question, question, f"《{name}》[{other}]", hits, texts, vocabulary=vocabulary)
+    assert answer.cited == [holder] and answer.text.startswith(f"《{name}》[{holder}]"), answer.text
+    assert f"{c.clause_path}[{holder}]" in answer.text  # the 出处 line names that clause
