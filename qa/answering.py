@@ -240,7 +240,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         stated = markers(statement)
         own = stated or fallback or markers(text)
         bare = _LIST_NUMBER.sub("", _MARKER.sub("", statement))
-        figures = claims(bare, question)
+        figures = claims(statement, question)
         stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in figures)]
         content = _bigrams(bare) - _bigrams(question)
         support = {n: len(content & wording[n - 1]) for n in given}
@@ -506,15 +506,14 @@ def finish(
     words = WORDING[language]
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
+    figures = claims(check.text, question)  # markers aside: the same after they move
     where = bool(_WHERE.search(asked))
     if where:  # the clause asked about: of the cited document's passages, the one holding the question
-        stated = claims(check.text, question)
-        moved = {n: _clause_asked(asked, hits, n, stated, vocabulary) for n in check.cited}
+        moved = {n: _clause_asked(asked, hits, n, figures, vocabulary) for n in check.cited}
         check.text = _MARKER.sub(
             lambda m: "[" + ", ".join(str(moved.get(n, n)) for n in markers(m.group())) + "]", check.text
         )
         check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
-    figures = claims(check.text, question)
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
         check.cited and all(dated_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
