@@ -76,6 +76,7 @@ _DECLINES = re.compile(
     r"|not (?:mentioned|stated|specified|provided)"
     r"|no (?:information|mention)|cannot (?:answer|be answered|find|be determined)|unable to)"
 )
+_NONE = re.compile(r"[:：]\s*(?:无|没有)\s*(?:[\[【。，,；;]|$)")
 _PLACEHOLDER = re.compile(
     r"\[编号\]|根据资料(?=\[\d)|^\s*(?:问题\s*[:：][^\n]*\n+\s*)?(?:(?:答案|回答)\s*[:：]\s*)?|"
     + "|".join(re.escape(part) for part in re.findall(r"[^，；。]+[，；。]", INSTRUCTION))
@@ -288,9 +289,11 @@ def _best_source(text: str, normalised: list[str], question: str) -> int:
     return scores.index(max(scores)) + 1
 
 
-def declines(reply: str) -> bool:
-    """Whether the model's reply says that the passages do not answer."""
-    return bool(_DECLINES.search(reply[:80]))
+def declines(reply: str, question: str = "") -> bool:
+    """Whether the model's reply says that the passages do not answer, or, to a question that is not a
+    yes-or-no one, that there is none (``登月计划：无[1]``)."""
+    head = reply[:80]
+    return bool(_DECLINES.search(head) or (_NONE.search(head) and not _YES_NO.search(question)))
 
 
 def label(hit: Hit) -> str:
@@ -520,7 +523,9 @@ def finish(
     )
     on_topic = not check.cited or any(_on_topic(asked, query, hits[n - 1], vocabulary) for n in check.cited)
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
-    abstained = not hits or not check.text or declines(check.text) or not grounded or not on_topic or invented
+    abstained = (
+        not hits or not check.text or declines(check.text, asked) or not grounded or not on_topic or invented
+    )
     if abstained:
         parts = (words["not_found"], nearby(asked, hits, language=language))
         text = "\n\n".join(part for part in parts if part)

@@ -122,6 +122,9 @@ def test_abstention_when_the_model_declines_or_states_figures_nowhere_in_the_pas
     declined = finish("嘉兴出租车起步价?", "q", f"{NOT_FOUND}。", wage_hits, texts)
     assert declined.abstained and declined.text.startswith(NOT_FOUND) and declined.cited == []
     assert "资料中相近的内容" in declined.text  # says what the documents do cover nearby
+    none = finish("嘉兴的登月计划有哪些?", "q", "登月计划：无[1]", wage_hits, texts)
+    assert none.abstained and none.text.startswith(NOT_FOUND)  # "none" is the model declining
+    assert not finish("嘉兴最低工资有没有下调?", "q", "下调：没有[1]。", wage_hits, texts).abstained
     invented = finish("嘉兴出租车起步价?", "q", "起步价为13元[1]。", wage_hits, texts)
     assert invented.abstained
     elsewhere = finish("杭州的最低工资是多少?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)
