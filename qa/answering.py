@@ -112,6 +112,8 @@ answerable dev and held-out question, the best passage given held 0.5 or more)."
 _CN_DIGITS = "零一二三四五六七八九"
 _WHERE = re.compile(r"哪份|哪个文件|哪一?[条节款]|哪一?部分|出自|出处|文号|条款")
 """A question asking where a rule is written (which document, which clause): answered with its source."""
+_ASKS_TOTAL = re.compile(r"(?:一共|总共|共有|共列|合计|总计|共计).{0,8}(?:多少|几)")
+"""A question asking how many items a list holds: a passage from a numbered list says which it numbers."""
 _YES_NO = re.compile(r"吗\s*[?？]|吗\s*$|是否|能不能|可不可以|要不要|会不会|有没有")
 QUOTE_CHARS = 160
 """The longest quote an answer carries; a longer sentence is cut to the part around its figure."""
@@ -317,7 +319,9 @@ def build_prompt(
     language: Language = Language.CHINESE,
 ) -> Prompt:
     """The chat messages: instructions, then the passages (each labelled with its document title, 发文字号
-    and clause path, cut to share ``budget`` characters, more to the better ranked) and the question.
+    and clause path, cut to share ``budget`` characters, more to the better ranked) and the question. To
+    a question asking how many items there are in all, a passage from a numbered list or table also says
+    which items the whole list numbers (``第1-134项``).
 
     Args:
         question: the user's question as asked.
@@ -335,8 +339,12 @@ def build_prompt(
         text = excerpt(hit.chunk.text, query, share)
         left -= len(text)
         c = hit.chunk
-        blocks.append(f"[{i + 1}] {label(hit)} {c.clause_path}\n{text}")
-        given.append(f"{label(hit)} {c.clause_path}\n{c.text}")
+        head = f"{label(hit)} {c.clause_path}"
+        if c.list_items and _ASKS_TOTAL.search(query):
+            first, last = c.list_items.split("-")
+            head += f"（所在列表共{last}项）" if first == "1" else f"（所在列表为第{first}至{last}项）"
+        blocks.append(f"[{i + 1}] {head}\n{text}")
+        given.append(f"{head}\n{c.text}")
     context = "\n\n".join(blocks)
     words = WORDING[language]
     before = f"{words['earlier']}{words['joiner'].join(history)}\n" if history else ""

@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "8"
+CHUNKER_VERSION = "9"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -39,6 +39,9 @@ _CLOSING_CLAUSE = re.compile(
     r"^本(?:实施意见|意见|通知|办法|规定|细则|行动计划|计划|方案|决定|规划|要点|政策)[^。]{0,40}"
     r"(?:施行|实施|执行|解释|有效期|废止)"
 )
+_ITEM = re.compile(r"^(?:序号)?(\d{1,3})(?:-(\d{1,3}))?(?=[.．、\s]|$)")
+"""The clause path label of a numbered item or table row, or of a run of them (``2. 强化…``, ``1-12``,
+``序号13``)."""
 CLOSING_PATH = "文末施行条款"
 """Clause path of a document's closing provision (when it takes effect, who interprets it)."""
 
@@ -60,6 +63,9 @@ class Chunk:
     part: str = ""
     effective_date: str = ""
     valid_until: str = ""
+    list_items: str = ""
+    """The numbers of the first and last item of the numbered list or table holding this chunk (``1-134``:
+    what ``一共列了多少个`` asks, when a chunk holds only some of them), empty when it is in none."""
 
     @property
     def keyword_text(self) -> str:
@@ -280,7 +286,24 @@ def chunk_document(
                     valid_until=doc.valid_until,
                 )
             )
+    _item_spans(chunks)
     return chunks
+
+
+def _item_spans(chunks: list[Chunk]) -> None:
+    """Set ``list_items`` of each numbered item or table row: the first and last number under its parent."""
+    groups: dict[tuple[str, str], list[tuple[Chunk, int, int]]] = {}
+    for c in chunks:
+        parent, _, last = c.clause_path.rpartition(PATH_SEP)
+        m = _ITEM.match(last)
+        if m:
+            groups.setdefault((c.part, parent), []).append(
+                (c, int(m.group(1)), int(m.group(2) or m.group(1)))
+            )
+    for group in groups.values():
+        span = f"{min(first for _, first, _ in group)}-{max(last for _, _, last in group)}"
+        for c, _, _ in group:
+            c.list_items = span
 
 
 def chunk_documents(

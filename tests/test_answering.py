@@ -38,6 +38,20 @@ def wage_hits(pipeline: Pipeline) -> list[Hit]:
     return hits
 
 
+def test_a_question_on_a_lists_total_is_told_how_many_items_the_list_has(pipeline: Pipeline):
+    # the passages of the 134 development zones each hold a dozen of them, the last one 132-134
+    total = "2021年版浙江省开发区(园区)名单里一共列了多少个开发区(园区)?"
+    hits = pipeline.retriever.search(total, k=3)
+    listed = [h for h in hits if h.chunk.list_items == "1-134"]
+    assert listed
+    prompt = build_prompt(total, total, hits, budget=600)
+    user = prompt.messages[-1]["content"]
+    assert user.count("（所在列表共134项）") == len(listed)
+    assert all("所在列表共134项" in p for p, h in zip(prompt.passages, hits, strict=True) if h in listed)
+    other = "2021年版浙江省开发区名单里嘉兴有哪些开发区?"  # not a question on the total: no note
+    assert "所在列表" not in build_prompt(other, other, hits, budget=600).messages[-1]["content"]
+
+
 def test_prompt_numbers_and_labels_the_passages_within_the_budget(wage_hits: list[Hit]):
     prompt = build_prompt("嘉兴最低工资是多少?", "嘉兴最低工资是多少?", wage_hits, budget=500)
     user = prompt.messages[-1]["content"]

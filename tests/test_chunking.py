@@ -404,6 +404,21 @@ def test_three_digit_list_items_are_not_filed_under_item_99(chunks: list[Chunk])
     assert "衢州智造新城" not in chunk.clause_path
 
 
+def test_items_of_a_numbered_list_or_table_know_the_whole_list(chunks: list[Chunk]):
+    # the 2021 list of development zones numbers 134 of them, over a dozen chunks
+    zones = [c for c in chunks if c.doc_number == "浙政办发〔2021〕27号" and c.part]
+    assert len(zones) > 10 and {c.list_items for c in zones} == {"1-134"}
+    # the 13 research topics of the 咨询委 plan are a table of two chunks (rows 1-12, row 13)
+    topics = [c for c in chunks if "序号：13；题目：嘉兴加快打造虹桥国际开放枢纽" in c.text]
+    assert [c.list_items for c in topics] == ["1-13"]
+    # a numbered clause under a section whose items are numbered on from the section before
+    clause = _one(chunks, "35. 推进公共卫生领域数字化改革", "嘉政办发〔2024〕5号")
+    first, last = map(int, clause.list_items.split("-"))
+    assert 1 < first < 35 <= last
+    # a notice's body is in no list
+    assert all(c.list_items == "" for c in chunks if c.clause_path == "正文")
+
+
 def _lone_heading(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
