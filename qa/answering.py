@@ -109,6 +109,9 @@ _ASKING = set(
 MIN_COVERAGE = 0.3
 """An answer's cited passage holds at least this share of the question's content words (for every
 answerable dev and held-out question, the best passage given held 0.5 or more)."""
+WHERE_COVERAGE = 0.5
+"""A question asking where a rule is written is answered from its best passage alone when the model's
+reply is rejected and that passage holds this share of its content words."""
 _CN_DIGITS = "零一二三四五六七八九"
 _WHERE = re.compile(r"哪份|哪个文件|哪一?[条节款]|哪一?部分|出自|出处|文号|条款")
 """A question asking where a rule is written (which document, which clause): answered with its source."""
@@ -534,6 +537,11 @@ def finish(
     abstained = (
         not hits or not check.text or declines(check.text, asked) or not grounded or not on_topic or invented
     )
+    if abstained and where and hits and _plainly_about(asked, query, hits[0], vocabulary):
+        # which document says it: the best passage, plainly about the question, where the model named
+        # another document or none (it is weak at this; retrieval ranks the source first); the 出处
+        # line below gives its clause
+        check, abstained = Check(f"{label(hits[0])}[1]", [1], [], []), False
     if abstained:
         parts = (words["not_found"], nearby(asked, hits, language=language))
         text = "\n\n".join(part for part in parts if part)
@@ -545,6 +553,13 @@ def finish(
     text = "\n\n".join([text, *sources, *validity_notes([hits[n - 1] for n in check.cited], language)])
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
+    )
+
+
+def _plainly_about(question: str, query: str, hit: Hit, vocabulary: Container[str] | None) -> bool:
+    """Whether a passage is on topic and holds at least :data:`WHERE_COVERAGE` of the question's words."""
+    return (
+        _on_topic(question, query, hit, vocabulary) and coverage(question, hit, vocabulary) >= WHERE_COVERAGE
     )
 
 

@@ -393,3 +393,25 @@ def test_answer_naming_a_document_cites_its_clause_that_holds_the_question(pipel
     answer = finish(question, question, f"《{name}》[{other}]", hits, texts, vocabulary=vocabulary)
     assert answer.cited == [holder] and answer.text.startswith(f"《{name}》[{holder}]"), answer.text
     assert f"{c.clause_path}[{holder}]" in answer.text  # the 出处 line names that clause
+
+
+def test_where_a_rule_is_written_is_answered_from_the_best_passage_when_the_reply_is_rejected(
+    pipeline: Pipeline,
+):
+    question = "公建民营的养老机构,合同最长只能签15年,这个规定在哪份规划的哪一条?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    c = hits[0].chunk
+    assert "合同期限最长不超过15年" in c.text
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    # the model cites only a passage never given: rejected, so the best passage answers
+    answer = finish(question, question, "见资料[7]。", hits, texts, vocabulary=vocabulary)
+    assert not answer.abstained and answer.cited == [1]
+    assert answer.text.startswith(f"《{c.part or c.doc_title}》[1]")
+    assert "合同期限最长不超过15年" in answer.text  # the wording, quoted
+    assert f"{c.clause_path}[1]" in answer.text  # and the clause, on the 出处 line
+    # a question on what no document holds still abstains
+    taxi = "嘉兴出租车起步价的规定出自哪份文件?"
+    hits = pipeline.retriever.search(taxi, k=3)
+    texts = [h.chunk.text for h in hits]
+    assert finish(taxi, taxi, "见资料[7]。", hits, texts, vocabulary=vocabulary).abstained
