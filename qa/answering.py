@@ -337,13 +337,14 @@ def build_prompt(
     """
     blocks, given = [], []
     left = budget
+    total = bool(_ASKS_TOTAL.search(query))
     for i, hit in enumerate(hits):
         share = max(left // (len(hits) - i), min(left, 2 * budget // (len(hits) + 1)))
         text = excerpt(hit.chunk.text, query, share)
         left -= len(text)
         c = hit.chunk
         head = f"{label(hit)} {c.clause_path}"
-        if c.list_items and _ASKS_TOTAL.search(query):
+        if c.list_items and total:
             first, last = c.list_items.split("-")
             head += f"（所在列表共{last}项）" if first == "1" else f"（所在列表为第{first}至{last}项）"
         blocks.append(f"[{i + 1}] {head}\n{text}")
@@ -485,13 +486,15 @@ def in_scope(question: str, hit: Hit) -> bool:
     return not (about_province and _PLACES.search(hit.chunk.issuer))
 
 
-def _on_topic(question: str, query: str, hit: Hit, vocabulary: Container[str] | None) -> bool:
+def _on_topic(
+    question: str, query: str, hit: Hit, vocabulary: Container[str] | None, least: float = MIN_COVERAGE
+) -> bool:
     wanted = anchors(question) or anchors(query)
     context = _plain(_context(hit))
     return (
         all(a in context for a in wanted)
         and in_scope(question, hit)
-        and coverage(question, hit, vocabulary) >= MIN_COVERAGE
+        and coverage(question, hit, vocabulary) >= least
     )
 
 
@@ -537,7 +540,7 @@ def finish(
     abstained = (
         not hits or not check.text or declines(check.text, asked) or not grounded or not on_topic or invented
     )
-    if abstained and where and hits and _plainly_about(asked, query, hits[0], vocabulary):
+    if abstained and where and hits and _on_topic(asked, query, hits[0], vocabulary, WHERE_COVERAGE):
         # which document says it: the best passage, plainly about the question, where the model named
         # another document or none (it is weak at this; retrieval ranks the source first); the 出处
         # line below gives its clause
@@ -553,13 +556,6 @@ def finish(
     text = "\n\n".join([text, *sources, *validity_notes([hits[n - 1] for n in check.cited], language)])
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
-    )
-
-
-def _plainly_about(question: str, query: str, hit: Hit, vocabulary: Container[str] | None) -> bool:
-    """Whether a passage is on topic and holds at least :data:`WHERE_COVERAGE` of the question's words."""
-    return (
-        _on_topic(question, query, hit, vocabulary) and coverage(question, hit, vocabulary) >= WHERE_COVERAGE
     )
 
 
