@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "9"
+CHUNKER_VERSION = "10"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -209,9 +209,10 @@ def _common_path(a: list[str], b: list[str], table: bool) -> list[str]:
     return a[:-1]
 
 
-def _split(unit: _Unit, max_chars: int, overlap_chars: int) -> list[tuple[str, int, int]]:
+def _split(unit: _Unit, max_chars: int, min_chars: int, overlap_chars: int) -> list[tuple[str, int, int]]:
     """(text, start, end) pieces of a unit, split at sentence boundaries when it is too long. Headings
-    on lines of their own at the start stay with the first sentences below them."""
+    on lines of their own at the start stay with the first sentences below them, and a first piece
+    shorter than ``min_chars`` is joined to the next, so that piece may reach ``max_chars + min_chars``."""
     text = unit.text
     start, end = unit.blocks[0].start, unit.blocks[-1].end
     if len(text) <= max_chars or unit.table:
@@ -234,11 +235,15 @@ def _split(unit: _Unit, max_chars: int, overlap_chars: int) -> list[tuple[str, i
             local = max(text.find(piece, pos), pos)
             spans.append((0 if not spans else local, local + len(piece)))
             pos = local + 1
+    while len(spans) > 1 and spans[0][1] - spans[0][0] < min_chars:
+        spans[:2] = [(spans[0][0], spans[1][1])]
     return [(text[a:b], _offset(unit.blocks, a), _offset(unit.blocks, b)) for a, b in spans]
 
 
 def _heading_alone(line: str) -> bool:
-    return len(line) <= _LABEL_MAX and "。" not in line and heading_level(line.strip()) is not None
+    """A heading with no text of its own: short, and no sentence after its first full stop."""
+    line = line.strip()
+    return len(line) <= _LABEL_MAX and "。" not in line[:-1] and heading_level(line) is not None
 
 
 def _offset(blocks: list[Block], local: int) -> int:
@@ -268,7 +273,7 @@ def chunk_document(
     for unit in _merge(_units(doc), max_chars, min_chars):
         part = next((b.part for b in unit.blocks if b.part), "")
         path = PATH_SEP.join(unit.path) or "正文"
-        for text, start, end in _split(unit, max_chars, overlap_chars):
+        for text, start, end in _split(unit, max_chars, min_chars, overlap_chars):
             chunks.append(
                 Chunk(
                     chunk_id=f"{stem}@{start}",

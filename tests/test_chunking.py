@@ -212,8 +212,17 @@ def test_chunks_are_non_empty_and_prose_is_bounded(docs: list[Document], max_cha
     assert len(chunks) > 1000
     for c in chunks:
         assert c.text.strip() and c.text == c.text.strip(), c.chunk_id
-        if len(c.text) > max_chars:
-            assert _is_rows(c.text, rows), f"{c.chunk_id}: {len(c.text)} chars"
+        if len(c.text) > max_chars:  # rows of one table, or a piece that took in a lead too short alone
+            assert _is_rows(c.text, rows) or len(c.text) < max_chars + MIN_CHARS, (
+                f"{c.chunk_id}: {len(c.text)}"
+            )
+
+
+def test_a_split_clause_keeps_its_short_lead_sentence(chunks: list[Chunk]):
+    # the clause is 369 characters, its first line 41: one chunk, not the lead alone and then the rest
+    lead = "2. 强化集约化组件化应用支撑。加快一体化应用支撑平台建设,加强六大能力中心建设。"
+    found = [c for c in chunks if lead in c.text]
+    assert len(found) == 1 and "创新建设智能中心" in found[0].text
 
 
 @pytest.mark.xfail(
@@ -335,11 +344,8 @@ def test_over_long_clause_is_split_keeping_its_path(docs: list[Document], chunks
 
 
 def test_a_piece_repeats_the_sentence_before_it(chunks: list[Chunk]):
-    """浙政发〔2021〕13号, 2. 强化集约化组件化应用支撑: the piece listing the six centres repeats the
-    sentence that announces them; a repeat is whole sentences of at most OVERLAP_CHARS characters."""
-    pieces = [c for c in chunks if c.clause_path.endswith("2. 强化集约化组件化应用支撑")]
-    listing = next(c for c in pieces if "持续优化用户中心" in c.text)
-    assert listing.text.startswith("加快一体化应用支撑平台建设,加强六大能力中心建设。")
+    """A piece of a split clause repeats the end of the piece before it: whole sentences of at most
+    OVERLAP_CHARS characters."""
     by_clause: dict[tuple[str, str], list[Chunk]] = {}
     for c in chunks:
         by_clause.setdefault((c.source_file, c.clause_path), []).append(c)
@@ -364,9 +370,11 @@ def test_every_over_long_paragraph_is_split_under_one_path(docs: list[Document],
             pieces = [
                 c for c in chunks if c.source_file == d.source_file and c.start < b.end and c.end > b.start
             ]
-            assert len(pieces) >= 2 and len({c.clause_path for c in pieces}) == 1, b.text[:30]
+            # one piece only when its short lead sentence was taken into the rest (see above)
+            assert len(pieces) >= 2 or len(b.text) < MAX_CHARS + MIN_CHARS, b.text[:30]
+            assert len({c.clause_path for c in pieces}) == 1, b.text[:30]
             assert _squash(b.text) in _squash(_joined(pieces))
-            assert all(len(c.text) <= MAX_CHARS for c in pieces)
+            assert all(len(c.text) < MAX_CHARS + MIN_CHARS for c in pieces)
     assert long_blocks >= 40
 
 
@@ -389,10 +397,9 @@ def test_short_table_rows_are_merged_up_to_max_chars(chunks: list[Chunk]):
 def test_tiny_chunks_are_only_headings_or_list_items(chunks: list[Chunk]):
     """Measured on this corpus: every chunk under 15 characters is one heading or list-item line (e.g.
     ``一、总体要求``, ``11. 杭州钱江经济开发区``); no fragment of running text is that short."""
-    tiny = [c for c in chunks if len(c.text) < 15]
-    assert tiny  # see the xfail below
-    for c in tiny:
-        assert "\n" not in c.text and _HEADING.match(c.text), (c.chunk_id, c.text)
+    for c in chunks:
+        if len(c.text) < 15:
+            assert "\n" not in c.text and _HEADING.match(c.text), (c.chunk_id, c.text)
     # body text is never cut into a sliver: the shortest split piece is a whole sentence
     for c in chunks:
         if not _HEADING.match(c.text) and len(c.text) < 25:
@@ -419,10 +426,6 @@ def test_items_of_a_numbered_list_or_table_know_the_whole_list(chunks: list[Chun
     assert all(c.list_items == "" for c in chunks if c.clause_path == "正文")
 
 
-def _lone_heading(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 @pytest.mark.parametrize(
     ("key", "heading"),
     [
@@ -445,10 +448,6 @@ def _lone_heading(reason: str) -> pytest.MarkDecorator:
             "嘉政办发〔2024〕5号",
             "(二)实施县域医疗卫生提升行动。",
             id="heading-ending-in-full-stop",
-            marks=_lone_heading(
-                "qa/chunking.py _units: heading_only requires no 。, so a heading printed with a full "
-                "stop is a clause of its own and is not carried into its items 1., 2., …"
-            ),
         ),
     ],
 )
