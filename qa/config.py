@@ -38,8 +38,10 @@ class Config:
         named_weight: how much a question that names a document (``商务“十四五”规划``) lifts its clauses.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
-        query_int8: encode questions with the embedding model's linear layers in int8 (about twice as
-            fast on a CPU; retrieval on the dev questions unchanged); passages stay float32.
+        query_int8: encode questions with the embedding model's linear layers in int8 (torch; about twice
+            as fast on a CPU as float in torch); passages stay float32.
+        embed_backend: ``onnx`` (ONNX Runtime, exported on first use: the same vectors, faster) or
+            ``torch`` (sentence-transformers as loaded).
         llm_backend: ``llama.cpp`` (CPU default), ``transformers`` (GPU machines) or ``openai`` (any
             OpenAI-compatible HTTP endpoint: vLLM, Ollama, llama.cpp server).
         llm_model: ``qwen2.5-coder-1.5b-instruct`` (built in), a ``.gguf`` file (llama.cpp, transformers),
@@ -69,6 +71,7 @@ class Config:
     max_question_chars: int = 500
     threads: int = 2
     query_int8: bool = True
+    embed_backend: str = "onnx"
     llm_backend: str = "llama.cpp"
     llm_model: str = DEFAULT_LLM_MODEL
     llm_url: str = ""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from qa.config import DEFAULT_EMBED_MODEL, Config
-from qa.embedding import Embedder
+from qa.embedding import EmbedBackend, Embedder
 from qa.models import (
     BUILD_FILE,
     E5_SOURCES,
@@ -246,3 +246,47 @@ def test_query_int8_is_set_by_environment(
     monkeypatch.setenv("QA_QUERY_INT8", value)
     assert Config.from_env().query_int8 is expected
     assert Config.from_env(query_int8=not expected).query_int8 is (not expected)
+
+
+@pytest.fixture(scope="module")
+def torch_embedder(built: Path, models_dir: Path) -> Embedder:
+    return Embedder(DEFAULT_EMBED_MODEL, models_dir, query_int8=False, backend="torch")
+
+
+@pytest.mark.slow
+def test_onnx_backend_gives_the_torch_vectors(
+    embedder: Embedder, float_embedder: Embedder, torch_embedder: Embedder
+) -> None:
+    assert embedder.backend == EmbedBackend.ONNX and torch_embedder.backend == EmbedBackend.TORCH
+    texts = [*PASSAGES, UNRELATED, "短句", "长句" * 300]  # one past the 512-token limit
+    cos = np.sum(embedder.encode_document(texts) * torch_embedder.encode_document(texts), axis=1)
+    assert cos.min() > 0.9999, cos
+    cos = np.sum(float_embedder.encode_query(QUERIES) * torch_embedder.encode_query(QUERIES), axis=1)
+    assert cos.min() > 0.9999, cos
+    # int8 queries come from torch's quantized copy, whatever the backend
+    assert not np.allclose(embedder.encode_query(QUERIES), torch_embedder.encode_query(QUERIES), atol=1e-3)
+    assert embedder.encode_document([]).shape == (0, embedder.dim)
+
+
+@pytest.mark.slow
+def test_a_damaged_onnx_export_is_made_again(built: Path, tmp_path: Path, torch_embedder: Embedder) -> None:
+    first = Embedder(str(built), tmp_path)
+    (export,) = (tmp_path / "onnx").glob("*/model.onnx")
+    expected = first.encode_document(PASSAGES)
+    export.write_bytes(export.read_bytes()[:5000])  # an interrupted copy
+    again = Embedder(str(built), tmp_path)
+    np.testing.assert_allclose(again.encode_document(PASSAGES), expected, atol=1e-5)
+    assert export.stat().st_size > 100_000_000
+    np.testing.assert_allclose(expected, torch_embedder.encode_document(PASSAGES), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_unknown_backend_is_refused(built: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="embed_backend must be 'onnx' or 'torch'"):
+        Embedder(str(built), tmp_path, backend="tensorflow")
+
+
+def test_embed_backend_is_set_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Config().embed_backend == "onnx"
+    monkeypatch.setenv("QA_EMBED_BACKEND", "torch")
+    assert Config.from_env().embed_backend == "torch"
