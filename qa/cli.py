@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from qa.answering import Answer
 from qa.config import ROOT, Config
+from qa.embedding import EmbedBackend
 from qa.generation import Backend, resolve_llm_model
 from qa.retrieval import Filters, Hit, Mode
 from qa.tagging import Kind
@@ -30,6 +31,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
     g.add_argument("--models-dir", type=Path, help="where built-in models are built (default: models/)")
     g.add_argument("--embed-model", help="multilingual-e5-small (built in) or a sentence-transformers folder")
+    g.add_argument(
+        "--embed-backend",
+        choices=[b.value for b in EmbedBackend],
+        help="runs the embedding model (default: onnx)",
+    )
     g.add_argument("--threads", type=int, help="CPU threads (default: 2)")
     g.add_argument("--as-of", help="tell validity (有效期) as of this date, YYYY-MM-DD (default: today)")
 
@@ -60,6 +66,7 @@ _SETTINGS = (
     "index_dir",
     "models_dir",
     "embed_model",
+    "embed_backend",
     "threads",
     "llm_backend",
     "llm_model",

@@ -286,7 +286,13 @@ def test_unknown_backend_is_refused(built: Path, tmp_path: Path) -> None:
         Embedder(str(built), tmp_path, backend="tensorflow")
 
 
-def test_embed_backend_is_set_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embed_backend_is_set_by_environment_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.cli import _config, build_parser
+
     assert Config().embed_backend == "onnx"
     monkeypatch.setenv("QA_EMBED_BACKEND", "torch")
     assert Config.from_env().embed_backend == "torch"
+    args = build_parser().parse_args(["search", "问题", "--embed-backend", "onnx"])
+    assert _config(args).embed_backend == "onnx"
+    with pytest.raises(SystemExit):  # argparse names the choices
+        build_parser().parse_args(["search", "问题", "--embed-backend", "tensorflow"])
