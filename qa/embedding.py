@@ -111,9 +111,9 @@ def _onnx_key(model_id: str, path: str) -> str:
     stamp = model_id
     folder = Path(path).expanduser()
     if folder.is_dir():
-        stamp += "".join(
-            f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns};" for f in sorted(folder.iterdir())
-        )
+        for f in sorted(folder.iterdir()):
+            info = f.stat()
+            stamp += f"{f.name}:{info.st_size}:{info.st_mtime_ns};"
     return hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
@@ -146,6 +146,10 @@ class Embedder:
         query_int8: bool = True,
         backend: str = EmbedBackend.ONNX,
     ) -> None:
+        try:
+            self.backend = EmbedBackend(backend)
+        except ValueError:
+            raise ModelError(f"embed_backend must be 'onnx' or 'torch', not {backend!r}") from None
         self.name = model
         self.batch_size = batch_size
         self.query_int8 = query_int8
@@ -169,10 +173,6 @@ class Embedder:
         self.query_prompt = _pick_prompt(prompts, QUERY_PROMPT_NAMES)
         self.document_prompt = _pick_prompt(prompts, DOCUMENT_PROMPT_NAMES)
         self._dim = self._embedding_dimension()
-        try:
-            self.backend = EmbedBackend(backend)
-        except ValueError:
-            raise ModelError(f"embed_backend must be 'onnx' or 'torch', not {backend!r}") from None
         self._pooling = _onnx_pooling(self._st) if self.backend == EmbedBackend.ONNX else None
         if self._pooling is None:
             self.backend = EmbedBackend.TORCH
@@ -227,14 +227,12 @@ class Embedder:
     def encode_query(self, texts: list[str]) -> np.ndarray:
         """Vectors of search queries, shape ``(len(texts), dim)``, with the model's query prompt."""
         if self.backend == EmbedBackend.ONNX and not self.query_int8:
-            return self._encode_onnx(texts, self.query_prompt, False)
+            return self._encode(texts, self.query_prompt, False, onnx=True)
         return self._encode(texts, self.query_prompt, False, self._query_model())
 
     def encode_document(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Vectors of passages, shape ``(len(texts), dim)``, with the model's document prompt."""
-        if self.backend == EmbedBackend.ONNX:
-            return self._encode_onnx(texts, self.document_prompt, progress)
-        return self._encode(texts, self.document_prompt, progress)
+        return self._encode(texts, self.document_prompt, progress, onnx=self.backend == EmbedBackend.ONNX)
 
     def _session(self) -> onnxruntime.InferenceSession:
         """The ONNX Runtime session of the exported model, loaded on first use; a damaged export is made
@@ -246,20 +244,21 @@ class Embedder:
             options.intra_op_num_threads = max(self.threads, 0)
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only
-            path = str(self._onnx_dir / "model.onnx")
+
+            def load() -> onnxruntime.InferenceSession:
+                path = str(self._onnx_dir / "model.onnx")
+                return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
             try:
-                session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+                self._onnx_session = load()
             except Exception:  # noqa: BLE001 - a damaged or partial file: export again
                 _export_onnx(self._st, self._onnx_dir)
-                session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-            self._onnx_session = session
+                self._onnx_session = load()
         return self._onnx_session
 
     def _encode_onnx(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
         """What sentence-transformers computes (prompt, tokens, transformer, pooling, L2 norm), with the
         transformer run by ONNX Runtime; batches of similar length, longest first."""
-        if isinstance(texts, str):
-            raise TypeError("pass a list of strings, not a single string")
         from tqdm.auto import tqdm
 
         texts = [(prompt or "") + t for t in texts]
@@ -301,12 +300,20 @@ class Embedder:
         return self._query_st
 
     def _encode(
-        self, texts: list[str], prompt: str | None, progress: bool, model: SentenceTransformer | None = None
+        self,
+        texts: list[str],
+        prompt: str | None,
+        progress: bool,
+        model: SentenceTransformer | None = None,
+        onnx: bool = False,
     ) -> np.ndarray:
+        """Vectors of ``texts`` by ``model`` (default: the loaded one), or by ONNX Runtime when ``onnx``."""
         if isinstance(texts, str):
             raise TypeError("pass a list of strings, not a single string")
         if not texts:
             return np.zeros((0, self._dim), np.float32)
+        if onnx:
+            return self._encode_onnx(list(texts), prompt, progress)
         kwargs: dict[str, Any] = {"prompt": prompt} if prompt else {}
         vectors = (model or self._st).encode(
             list(texts),
