@@ -36,6 +36,9 @@ class Config:
         dense_weight: weight of the scaled dense score in the fusion (scaled BM25 has weight 1).
         prior_weight: how much a question's words shared with a document's names lift its clauses.
         named_weight: how much a question that names a document (``商务“十四五”规划``) lifts its clauses.
+        place_weight: how much a question that names one place (嘉兴) lifts the documents issued there.
+        figure_weight: how much a question asking for a figure (多少, 比例) lifts the clauses that state one
+            about its subject.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
         query_int8: encode questions with the embedding model's linear layers in int8 (torch; about twice
@@ -68,6 +71,8 @@ class Config:
     dense_weight: float = 1.0
     prior_weight: float = 0.2
     named_weight: float = 1.2
+    place_weight: float = 0.3
+    figure_weight: float = 0.9
     max_question_chars: int = 500
     threads: int = 2
     query_int8: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Container
@@ -75,6 +76,13 @@ class BM25Index:
     def vocabulary(self) -> Container[str]:
         """The tokens that the indexed texts use."""
         return self._model.vocab_dict
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The IDF, log(N / df), of each distinct indexed token of ``query``."""
+        vocab, stats = self._model.vocab_dict, self._model.scores
+        df = np.diff(stats["indptr"])
+        known = {t for t in tokenize(query) if t in vocab}
+        return {t: math.log(stats["num_docs"] / max(int(df[vocab[t]]), 1)) for t in known}
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no query token is known)."""

@@ -68,6 +68,8 @@ class Pipeline:
             dense_weight=config.dense_weight,
             prior_weight=config.prior_weight,
             named_weight=config.named_weight,
+            place_weight=config.place_weight,
+            figure_weight=config.figure_weight,
             as_of=config.as_of,
         )
         self.matcher = Matcher(self.retriever)

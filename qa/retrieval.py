@@ -2,8 +2,8 @@
 rankers' best candidates, summed (on the dev questions this beat reciprocal rank fusion, which
 throws away how far ahead a confident BM25 match is: hit@1 0.83 against 0.81), aware of the
 documents: a question that names a 发文字号 is answered from that document, and one that names a
-document, a plan or an issuer has that document's clauses lifted first. Filters by document,
-issuer and year."""
+document, a plan or an issuer has that document's clauses lifted first; a question asking for a
+figure lifts the clauses that state one about its subject. Filters by document, issuer and year."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from qa.embedding import Embedder
 from qa.index import Index
 from qa.lexical import normalize
 from qa.parsing import doc_number_pattern, normalize_doc_number
+from qa.tables import CELL_SEP, ROW_SEP
 from qa.validity import Status, parse_as_of, repeals, validity_of
 
 _ASKS_WHEN_IN_FORCE = re.compile(
@@ -28,6 +29,41 @@ _ASKS_WHEN_IN_FORCE = re.compile(
     r"|(什么时候|哪天|何时|哪一天|从哪).{0,10}(施行|实施|生效|执行|有效)"
 )
 """A question about when a document takes effect or expires: its closing provision answers it."""
+
+
+_ASKS_FIGURE = re.compile(r"多少|几[个项家所条名次倍万千百]|比例|比重|占比|多大|多高|多长|目标是|达到")
+"""A question asking for a figure: an amount, a share, a target."""
+_FIGURE = re.compile(r"\d|分之|[两一二三四五六七八九十百千]+[倍成]|翻一?番")
+_NOT_FIGURE = re.compile(r"(?:19|20)\d\d年?|十[一二三四五]五")
+"""Years and plan names (十四五) are not the figures a question asks for."""
+_NUMBER = re.compile(r"\d|十[一二三四五]五")
+"""A question's own numbers (2025, 十四五) are not the subject of the figure it asks for."""
+_CLAUSE = re.compile(r"[,。;!?]")
+_SENTENCE = re.compile(r"[。;!?]")
+"""Clause and sentence ends (of normalized text: full-width punctuation is ASCII after NFKC)."""
+_TABLE_ROW = (normalize(CELL_SEP), normalize(ROW_SEP))
+
+
+def figure_coverage(text: str, weights: dict[str, float], sentence_share: float = 0.5) -> float:
+    """How much of a question a passage states a figure about: the largest share of the question's
+    token weights found in one clause that holds a figure (a table row counts as one clause), or
+    ``sentence_share`` times that share for a sentence (the figure may stand in the clause after its
+    subject: ``对首次通过认定的高新技术企业,给予每家 20 万元奖励``).
+
+    Args:
+        text: the passage.
+        weights: token -> weight (IDF) of the question's words, without its numbers.
+        sentence_share: how much a figure elsewhere in the sentence counts.
+    """
+    total = sum(weights.values())
+    best = 0.0
+    for line in normalize(text).split("\n"):
+        row = all(sep in line for sep in _TABLE_ROW)
+        for splitter, share in ((_CLAUSE, 1.0), (_SENTENCE, sentence_share)):
+            for part in [line] if row else splitter.split(line):
+                if _FIGURE.search(_NOT_FIGURE.sub("", part)):
+                    best = max(best, share * sum(w for t, w in weights.items() if t in part))
+    return best / total if total else 0.0
 
 
 class Mode(str, Enum):
@@ -123,6 +159,15 @@ _NAMED = re.compile(
 (``商务“十四五”规划``, ``嘉兴卫生健康现代化实施意见``)."""
 
 
+_PLACE = re.compile(r"(.{2,3}?)[省市县区]")
+
+
+def _place(issuer: str) -> str:
+    """Where an issuer governs: 嘉兴 for 嘉兴市人民政府办公室, 浙江 for 浙江省人民政府 ("" when unknown)."""
+    match = _PLACE.match(issuer)
+    return match.group(1) if match else ""
+
+
 def named_spans(query: str) -> list[str]:
     """The parts of a question that name a document (empty when it names none)."""
     return _NAMED.findall(short_plan(query))
@@ -136,23 +181,33 @@ class DocumentPrior:
     When the question names a document (``商务“十四五”规划定的…目标``), only the naming words count,
     with ``named_weight``: the other words are about the content (社会消费品, 目标) and would lift a
     document whose title happens to hold them. Otherwise all its words count, with ``other_weight``.
+    A question that names one place (嘉兴) also lifts, by ``place_weight``, the documents issued there.
 
     Args:
         chunks: the index's chunks.
         named_weight: the lift of a fully named document.
         other_weight: the lift of a document whose names share about three distinctive bigrams with
             a question that names no document.
+        place_weight: the lift of the documents of the one place a question names.
     """
 
-    def __init__(self, chunks: list[Chunk], named_weight: float = 1.2, other_weight: float = 0.2) -> None:
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        named_weight: float = 1.2,
+        other_weight: float = 0.2,
+        place_weight: float = 0.3,
+    ) -> None:
         self.named_weight = named_weight
         self.other_weight = other_weight
+        self.place_weight = place_weight
         keys = [(c.source_file, c.doc_number, c.doc_title, c.part) for c in chunks]
         self.doc_keys = list(dict.fromkeys(keys))
         position = {k: i for i, k in enumerate(self.doc_keys)}
         self.chunk_doc = np.array([position[k] for k in keys])
         first = {k: c for k, c in zip(keys, chunks, strict=False)}
         self.doc_grams = [_ngrams(_names(first[k])) for k in self.doc_keys]
+        self.doc_places = np.array([_place(first[k].issuer) for k in self.doc_keys])
         df = Counter(b for grams in self.doc_grams for b in grams)
         n = len(self.doc_keys)
         self.idf = {b: math.log(n / d) for b, d in df.items()}
@@ -166,7 +221,11 @@ class DocumentPrior:
         q = set().union(*map(_ngrams, spans)) if spans else _ngrams(query)
         weights = np.array([sum(self.idf.get(b, 0.0) for b in q & grams) for grams in self.doc_grams])
         scale = self.named_weight if spans else self.other_weight
-        return scale * np.minimum(weights / self.saturation, 1.0)
+        lift = scale * np.minimum(weights / self.saturation, 1.0)
+        places = {p for p in set(self.doc_places) if p and p in query}
+        if len(places) == 1:
+            lift += self.place_weight * (self.doc_places == places.pop())
+        return lift
 
 
 class Retriever:
@@ -180,6 +239,9 @@ class Retriever:
         prior_weight: how much a question's words shared with a document's names lift its clauses
             (added to a fused score whose maximum is ``1 + dense_weight``; see :class:`DocumentPrior`).
         named_weight: how much a question that names a document (``商务“十四五”规划``) lifts it.
+        place_weight: how much a question that names one place (嘉兴) lifts the documents issued there.
+        figure_weight: how much a question asking for a figure (多少, 比例) lifts a clause that states one
+            about the question's words (see :func:`figure_coverage`).
         as_of: the date as of which hits tell their document's validity (None: today).
     """
 
@@ -191,13 +253,16 @@ class Retriever:
         dense_weight: float = 1.0,
         prior_weight: float = 0.2,
         named_weight: float = 1.2,
+        place_weight: float = 0.3,
+        figure_weight: float = 0.9,
         as_of: date | str | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.dense_weight = dense_weight
-        self.prior = DocumentPrior(index.chunks, named_weight, prior_weight)
+        self.figure_weight = figure_weight
+        self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
         self.closing = np.array([c.clause_path == CLOSING_PATH for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
         self.as_of = parse_as_of(as_of)
@@ -249,10 +314,16 @@ class Retriever:
             + self.dense_weight * _scaled(dense[pool])
             + self.prior.scores(query)[self.prior.chunk_doc[pool]]
         )
+        if self.figure_weight and _ASKS_FIGURE.search(query):
+            fused[pool] += self.figure_weight * self._figure_coverage(query, pool)
         if _ASKS_WHEN_IN_FORCE.search(query):
             closing = np.flatnonzero(self.closing & allowed)
             fused[closing] = np.maximum(fused[closing], 0.0) + 1.0 + self.dense_weight
         return self._top(fused, k)
+
+    def _figure_coverage(self, query: str, pool: np.ndarray) -> np.ndarray:
+        weights = {t: w for t, w in self.index.bm25.term_weights(query).items() if not _NUMBER.search(t)}
+        return np.array([figure_coverage(self.index.chunks[i].text, weights) for i in pool])
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         ranked = np.argsort(-np.where(allowed, scores, -np.inf), kind="stable")[: self.candidates]

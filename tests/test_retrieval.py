@@ -12,7 +12,7 @@ from qa.cli import main
 from qa.config import Config
 from qa.lexical import tokenize
 from qa.pipeline import Pipeline, QuestionError
-from qa.retrieval import Filters, Mode, named_spans
+from qa.retrieval import Filters, Mode, Retriever, figure_coverage, named_spans
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,38 @@ def test_table_row_is_found_with_its_headers(pipeline: Pipeline):
     top = pipeline.search("浙江儿童发展规划里残疾儿童康复救助人数2020年是多少", k=3)[0].chunk
     assert "残疾儿童康复救助人数" in top.text and "9114" in top.text
     assert "序号" in top.clause_path and "2020" in top.text
+
+
+def test_a_question_asking_for_a_figure_finds_the_clause_stating_it(pipeline: Pipeline):
+    """The plan's prose on women cadres (领导班子中女干部比例逐步提高) shares more words with the question
+    than the table row that states the figure; the row states it for the question's subject."""
+    question = "浙江妇女发展规划对市级政府领导班子配女干部的比例有什么要求?"
+    top = pipeline.search(question, k=3)[0].chunk
+    assert "市级政府领导班子中配有女干部的比例" in top.text and "序号" in top.clause_path
+    plain = Retriever(pipeline.index, pipeline.embedder, figure_weight=0.0)
+    assert "序号" not in plain.search(question, k=3)[0].chunk.clause_path
+
+
+def test_figure_coverage_counts_the_figure_stated_about_the_question():
+    weights = {"新增": 1.0, "财力": 2.0, "民生": 2.0}
+    assert figure_coverage("确保新增财力的三分之二用于民生,着力强化投入倾斜。", weights) == 1.0
+    # the figure stands in the sentence, not in the clause naming the subject: half
+    assert figure_coverage("新增财力主要用于民生,其中 60% 投向农村。", weights) == 0.5
+    # years and plan names are not figures
+    assert figure_coverage("到2025年,新增财力更多用于民生。“十四五”时期持续加大投入。", weights) == 0.0
+    # a table row counts as one clause, whatever its separators
+    row = "序号：3；主要统计指标：新增财力用于民生的比例(%)；2025年：66"
+    assert figure_coverage(row, weights) == 1.0
+
+
+def test_a_question_naming_a_city_prefers_that_citys_documents(pipeline: Pipeline):
+    """The province's 高新区 opinion matches 高新区 and 发展目标 best; the question asks about 嘉兴."""
+    question = "嘉兴的高新区发展有什么目标?"
+    assert pipeline.search(question, k=3)[0].chunk.issuer.startswith("嘉兴市")
+    plain = Retriever(pipeline.index, pipeline.embedder, place_weight=0.0)
+    assert plain.search(question, k=3)[0].chunk.issuer.startswith("浙江省")
+    prior = pipeline.retriever.prior
+    assert prior.scores("嘉兴和浙江的高新区发展目标").max() < prior.place_weight  # two places: no place lift
 
 
 def test_naming_a_doc_number_restricts_to_that_document(pipeline: Pipeline):
