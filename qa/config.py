@@ -42,7 +42,7 @@ class Config:
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
         query_int8: encode questions with the embedding model's linear layers in int8 (torch; about twice
-            as fast on a CPU as float in torch); passages stay float32.
+            as fast as float in torch, slower than float in ONNX Runtime); passages stay float32.
         embed_backend: ``onnx`` (ONNX Runtime, exported on first use: the same vectors, faster) or
             ``torch`` (sentence-transformers as loaded).
         llm_backend: ``llama.cpp`` (CPU default), ``transformers`` (GPU machines) or ``openai`` (any
@@ -75,7 +75,7 @@ class Config:
     figure_weight: float = 0.9
     max_question_chars: int = 500
     threads: int = 2
-    query_int8: bool = True
+    query_int8: bool = False
     embed_backend: str = "onnx"
     llm_backend: str = "llama.cpp"
     llm_model: str = DEFAULT_LLM_MODEL

@@ -143,7 +143,7 @@ class Embedder:
         models_dir: Path,
         batch_size: int = 32,
         threads: int = 2,
-        query_int8: bool = True,
+        query_int8: bool = False,
         backend: str = EmbedBackend.ONNX,
     ) -> None:
         try:

@@ -44,25 +44,32 @@ _SENTENCE = re.compile(r"[。;!?]")
 _TABLE_ROW = (normalize(CELL_SEP), normalize(ROW_SEP))
 
 
-def figure_coverage(text: str, weights: dict[str, float], sentence_share: float = 0.5) -> float:
-    """How much of a question a passage states a figure about: the largest share of the question's
-    token weights found in one clause that holds a figure (a table row counts as one clause), or
-    ``sentence_share`` times that share for a sentence (the figure may stand in the clause after its
-    subject: ``对首次通过认定的高新技术企业,给予每家 20 万元奖励``).
-
-    Args:
-        text: the passage.
-        weights: token -> weight (IDF) of the question's words, without its numbers.
-        sentence_share: how much a figure elsewhere in the sentence counts.
-    """
-    total = sum(weights.values())
-    best = 0.0
+def figure_parts(text: str, sentence_share: float = 0.5) -> list[tuple[str, float]]:
+    """The parts of a passage that state a figure, normalized, each with how much it counts: its clauses
+    (a table row is one clause) with 1, its sentences with ``sentence_share`` (the figure may stand in
+    the clause after its subject: ``对首次通过认定的高新技术企业,给予每家 20 万元奖励``)."""
+    parts = []
     for line in normalize(text).split("\n"):
         row = all(sep in line for sep in _TABLE_ROW)
         for splitter, share in ((_CLAUSE, 1.0), (_SENTENCE, sentence_share)):
             for part in [line] if row else splitter.split(line):
                 if _FIGURE.search(_NOT_FIGURE.sub("", part)):
-                    best = max(best, share * sum(w for t, w in weights.items() if t in part))
+                    parts.append((part, share))
+    return parts
+
+
+def figure_coverage(parts: list[tuple[str, float]], weights: dict[str, float]) -> float:
+    """How much of a question a passage states a figure about: the largest share of the question's token
+    weights found in one of the passage's :func:`figure_parts`, times that part's share.
+
+    Args:
+        parts: the passage's figure parts.
+        weights: token -> weight (IDF) of the question's words, without its numbers.
+    """
+    total = sum(weights.values())
+    best = max(
+        (share * sum(w for t, w in weights.items() if t in part) for part, share in parts), default=0.0
+    )
     return best / total if total else 0.0
 
 
@@ -262,6 +269,7 @@ class Retriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
+        self.figures = [figure_parts(c.text) for c in index.chunks]
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
         self.closing = np.array([c.clause_path == CLOSING_PATH for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
@@ -315,15 +323,14 @@ class Retriever:
             + self.prior.scores(query)[self.prior.chunk_doc[pool]]
         )
         if self.figure_weight and _ASKS_FIGURE.search(query):
-            fused[pool] += self.figure_weight * self._figure_coverage(query, pool)
+            weights = {t: w for t, w in self.index.bm25.term_weights(query).items() if not _NUMBER.search(t)}
+            fused[pool] += self.figure_weight * np.array(
+                [figure_coverage(self.figures[i], weights) for i in pool]
+            )
         if _ASKS_WHEN_IN_FORCE.search(query):
             closing = np.flatnonzero(self.closing & allowed)
             fused[closing] = np.maximum(fused[closing], 0.0) + 1.0 + self.dense_weight
         return self._top(fused, k)
-
-    def _figure_coverage(self, query: str, pool: np.ndarray) -> np.ndarray:
-        weights = {t: w for t, w in self.index.bm25.term_weights(query).items() if not _NUMBER.search(t)}
-        return np.array([figure_coverage(self.index.chunks[i].text, weights) for i in pool])
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         ranked = np.argsort(-np.where(allowed, scores, -np.inf), kind="stable")[: self.candidates]

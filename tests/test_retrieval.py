@@ -12,7 +12,7 @@ from qa.cli import main
 from qa.config import Config
 from qa.lexical import tokenize
 from qa.pipeline import Pipeline, QuestionError
-from qa.retrieval import Filters, Mode, Retriever, figure_coverage, named_spans
+from qa.retrieval import Filters, Mode, Retriever, figure_coverage, figure_parts, named_spans
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +58,17 @@ def test_a_question_asking_for_a_figure_finds_the_clause_stating_it(pipeline: Pi
 
 def test_figure_coverage_counts_the_figure_stated_about_the_question():
     weights = {"新增": 1.0, "财力": 2.0, "民生": 2.0}
-    assert figure_coverage("确保新增财力的三分之二用于民生,着力强化投入倾斜。", weights) == 1.0
+    assert figure_coverage(figure_parts("确保新增财力的三分之二用于民生,着力强化投入倾斜。"), weights) == 1.0
     # the figure stands in the sentence, not in the clause naming the subject: half
-    assert figure_coverage("新增财力主要用于民生,其中 60% 投向农村。", weights) == 0.5
+    assert figure_coverage(figure_parts("新增财力主要用于民生,其中 60% 投向农村。"), weights) == 0.5
     # years and plan names are not figures
-    assert figure_coverage("到2025年,新增财力更多用于民生。“十四五”时期持续加大投入。", weights) == 0.0
+    assert (
+        figure_coverage(figure_parts("到2025年,新增财力更多用于民生。“十四五”时期持续加大投入。"), weights)
+        == 0.0
+    )
     # a table row counts as one clause, whatever its separators
     row = "序号：3；主要统计指标：新增财力用于民生的比例(%)；2025年：66"
-    assert figure_coverage(row, weights) == 1.0
+    assert figure_coverage(figure_parts(row), weights) == 1.0
 
 
 def test_a_question_naming_a_city_prefers_that_citys_documents(pipeline: Pipeline):
