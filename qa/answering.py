@@ -94,6 +94,11 @@ _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
 _WHOLE_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*")
 """A sentence with its ；-parts, or a table row with its cells: what an answer quotes."""
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT = re.compile(
+    r"个?(?:小时|月)|(?:万亿|亿|万|千)?(?:美元|元|吨|公里|千米|平方米|米|亩|倍)|分钟|天|岁|年|万亿|亿|万|千|%|‰"
+)
+"""The unit written right after a figure (12800 万吨, 15%, 10 年): a figure stated with another unit is
+another figure. Counting words (人, 名, 个, 家) are left out: 1.2 名 医师 is the passage's 1.2 人."""
 _PLACES = re.compile(
     "杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水|义乌|南湖|秀洲|嘉善|平湖|海盐|海宁|桐乡|上海|江苏|安徽"
 )
@@ -113,6 +118,8 @@ WHERE_COVERAGE = 0.5
 """A question asking where a rule is written is answered from its best passage alone when the model's
 reply is rejected and that passage holds this share of its content words."""
 _CN_DIGITS = "零一二三四五六七八九"
+_CN_NUMERALS = "〇零一二三四五六七八九十百千万两"
+"""A small count in Chinese is a whole numeral: the 十 of 十四五 is not 10."""
 _WHERE = re.compile(r"哪份|哪个文件|哪一?[条节款]|哪一?部分|出自|出处|文号|条款")
 """A question asking where a rule is written (which document, which clause): answered with its source."""
 _ASKS_TOTAL = re.compile(r"(?:一共|总共|共有|共列|合计|总计|共计).{0,8}(?:多少|几)")
@@ -179,19 +186,39 @@ def _cn_number(n: int) -> str:
     return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + ("" if ones == 0 else _CN_DIGITS[ones])
 
 
-def number_in(number: str, text: str) -> bool:
-    """Whether ``text`` (normalised) states ``number``, as digits or, for small counts, in Chinese."""
-    if re.search(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
-        return True
-    return number.isdigit() and int(number) < 100 and _cn_number(int(number)) in text
+def _unit_at(text: str, at: int) -> str:
+    match = _UNIT.match(text, at)
+    return match.group().removeprefix("个") if match else ""  # 1个小时 is 1小时
+
+
+def number_in(figure: str, text: str) -> bool:
+    """Whether ``text`` (normalised) states ``figure``, a number with or without its unit (``12800万吨``),
+    as digits or, for small counts, in Chinese. A unit must not contradict the text's: 12800 亿元 does not
+    state 12800 万吨, while a bare 35000 (a table cell, its unit in the header) or 20 万元 states 20 万."""
+    number, unit = _split_figure(figure)
+    for match in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
+        written = _unit_at(text, match.end())
+        if not (unit and written) or written.startswith(unit) or unit.startswith(written):
+            return True
+    if not number.isdigit() or int(number) >= 100:
+        return False
+    return bool(re.search(rf"(?<![{_CN_NUMERALS}]){_cn_number(int(number))}(?![{_CN_NUMERALS}])", text))
+
+
+def _split_figure(figure: str) -> tuple[str, str]:
+    """A figure's number and unit: ``("12800", "万吨")``."""
+    match = _NUMBER.match(figure)
+    return (match.group(), figure[match.end() :]) if match else (figure, "")
 
 
 def claims(text: str, question: str) -> list[str]:
-    """The figures that ``text`` states (markers and list numbers aside) and ``question`` does not: what
-    the text claims, which a passage must state."""
+    """The figures, each with its unit, that ``text`` states (markers and list numbers aside) and
+    ``question`` does not: what the text claims, which a passage must state."""
     said = norm(_LIST_NUMBER.sub("", _MARKER.sub("", text)))
     asked = norm(question)
-    return [x for x in _NUMBER.findall(said) if not number_in(x, asked)]
+    return [
+        m.group() + _unit_at(said, m.end()) for m in _NUMBER.finditer(said) if not number_in(m.group(), asked)
+    ]
 
 
 def markers(text: str) -> list[int]:
@@ -609,7 +636,8 @@ def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
     if not stating and shared < 2:
         return answer
     if end - start > QUOTE_CHARS:  # a window from a little before the first figure it states
-        at = next((m.start() for m in _NUMBER.finditer(passage, start, end) if m.group() in figures), start)
+        numbers = {_split_figure(x)[0] for x in figures}
+        at = next((m.start() for m in _NUMBER.finditer(passage, start, end) if m.group() in numbers), start)
         start = max(start, min(at - QUOTE_CHARS // 3, end - QUOTE_CHARS))
         end = start + QUOTE_CHARS
     before = "…" if start > 0 and passage[start - 1] not in "。！？!?\n" else ""

@@ -13,6 +13,7 @@ from qa.answering import (
     QUOTE_CHARS,
     build_prompt,
     check_reply,
+    claims,
     coverage,
     excerpt,
     finish,
@@ -129,6 +130,21 @@ def test_numbers_written_in_chinese_count():
     assert number_in("12", "十二个")
     assert not number_in("22", "2260元")
     assert number_in("22", "调整为22元")
+    assert not number_in("10", "浙江国资国企“十四五”规划") and not number_in("4", "十四五")
+
+
+def test_a_figure_stated_with_another_unit_is_another_figure():
+    marine = "力争全省海洋生产总值突破12800亿元、占全省GDP比重达到15%"
+    assert claims("海水养殖产量要达到12800万吨[1]。", "海水养殖产量要达到多少万吨?") == ["12800万吨"]
+    assert not number_in("12800万吨", marine)
+    assert number_in("12800亿元", marine) and number_in("12800", marine) and number_in("15%", marine)
+    assert number_in("35000亿元", "指标名称:社会消费品零售总额;2025年:35000;")  # the unit in the header
+    assert number_in("20万", "给予每家20万元奖励")
+    assert not number_in("10%", "物产中大集团连续10年进入世界500强") and number_in("2025年", "到2025年,")
+    assert number_in("1小时", "每天1个小时") and number_in("80岁", "80周岁以上老年人")
+    assert number_in("1.2名", "儿科执业(助理)医师数不少于1.2人")
+    check = check_reply("海水养殖产量要达到12800万吨[1]。", [marine], "海水养殖产量要达到多少万吨?")
+    assert check.unsupported == ["海水养殖产量要达到12800万吨[1]。"]
 
 
 def test_abstention_when_the_model_declines_or_states_figures_nowhere_in_the_passages(wage_hits: list[Hit]):
