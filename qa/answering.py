@@ -500,7 +500,8 @@ def dated_elsewhere(question: str, figures: list[str], passage: str) -> bool:
     holding = [text[slice(*span)] for span in sentences(text)]
     for figure in figures:
         stating = [sentence for sentence in holding if number_in(figure, sentence)]
-        if not stating or any(not set(_YEAR.findall(sentence)) - {figure} for sentence in stating):
+        number = _split_figure(figure)[0]  # a figure that is a year (2030年) is not another year
+        if not stating or any(not set(_YEAR.findall(sentence)) - {number} for sentence in stating):
             return False
     return True
 
