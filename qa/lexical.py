@@ -58,6 +58,8 @@ class BM25Index:
 
     def __init__(self, model: bm25s.BM25) -> None:
         self._model = model
+        self._df = np.diff(model.scores["indptr"])
+        """Per vocabulary id, how many texts hold the token."""
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25Index:
@@ -79,10 +81,9 @@ class BM25Index:
 
     def term_weights(self, query: str) -> dict[str, float]:
         """The IDF, log(N / df), of each distinct indexed token of ``query``."""
-        vocab, stats = self._model.vocab_dict, self._model.scores
-        df = np.diff(stats["indptr"])
+        vocab, n = self._model.vocab_dict, self._model.scores["num_docs"]
         known = {t for t in tokenize(query) if t in vocab}
-        return {t: math.log(stats["num_docs"] / max(int(df[vocab[t]]), 1)) for t in known}
+        return {t: math.log(n / max(int(self._df[vocab[t]]), 1)) for t in known}
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every document for ``query`` (zeros when no query token is known)."""

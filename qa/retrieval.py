@@ -34,9 +34,10 @@ _ASKS_WHEN_IN_FORCE = re.compile(
 _ASKS_FIGURE = re.compile(r"多少|几[个项家所条名次倍万千百]|比例|比重|占比|多大|多高|多长|目标是|达到")
 """A question asking for a figure: an amount, a share, a target."""
 _FIGURE = re.compile(r"\d|分之|[两一二三四五六七八九十百千]+[倍成]|翻一?番")
-_NOT_FIGURE = re.compile(r"(?:19|20)\d\d年?|十[一二三四五]五")
+_PLAN_NUMBER = r"十[一二三四五]五"
+_NOT_FIGURE = re.compile(rf"(?:19|20)\d\d年?|{_PLAN_NUMBER}")
 """Years and plan names (十四五) are not the figures a question asks for."""
-_NUMBER = re.compile(r"\d|十[一二三四五]五")
+_QUESTION_NUMBER = re.compile(rf"\d|{_PLAN_NUMBER}")
 """A question's own numbers (2025, 十四五) are not the subject of the figure it asks for."""
 _CLAUSE = re.compile(r"[,。;!?]")
 _SENTENCE = re.compile(r"[。;!?]")
@@ -215,6 +216,7 @@ class DocumentPrior:
         first = {k: c for k, c in zip(keys, chunks, strict=False)}
         self.doc_grams = [_ngrams(_names(first[k])) for k in self.doc_keys]
         self.doc_places = np.array([_place(first[k].issuer) for k in self.doc_keys])
+        self.places = {p for p in self.doc_places if p}
         df = Counter(b for grams in self.doc_grams for b in grams)
         n = len(self.doc_keys)
         self.idf = {b: math.log(n / d) for b, d in df.items()}
@@ -229,7 +231,7 @@ class DocumentPrior:
         weights = np.array([sum(self.idf.get(b, 0.0) for b in q & grams) for grams in self.doc_grams])
         scale = self.named_weight if spans else self.other_weight
         lift = scale * np.minimum(weights / self.saturation, 1.0)
-        places = {p for p in set(self.doc_places) if p and p in query}
+        places = {p for p in self.places if p in query}
         if len(places) == 1:
             lift += self.place_weight * (self.doc_places == places.pop())
         return lift
@@ -323,7 +325,8 @@ class Retriever:
             + self.prior.scores(query)[self.prior.chunk_doc[pool]]
         )
         if self.figure_weight and _ASKS_FIGURE.search(query):
-            weights = {t: w for t, w in self.index.bm25.term_weights(query).items() if not _NUMBER.search(t)}
+            weights = self.index.bm25.term_weights(query)
+            weights = {t: w for t, w in weights.items() if not _QUESTION_NUMBER.search(t)}
             fused[pool] += self.figure_weight * np.array(
                 [figure_coverage(self.figures[i], weights) for i in pool]
             )
