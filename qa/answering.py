@@ -248,7 +248,9 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     Every number in a statement must appear in a passage that the statement cites (or, for a statement
     without a marker, one that the reply cites elsewhere); numbers taken from the question are not claims.
     A statement whose figures its marker's passage lacks but another given passage states all of is
-    re-cited to that passage; otherwise it is unsupported. A statement is also re-cited when another passage
+    re-cited to that passage (of several, the one sharing most of the statement's wording, then of the
+    question's: the named plan's table row, not the outline stating the same target); otherwise it is
+    unsupported. A statement is also re-cited when another passage
     that states its figures holds clearly more of its own wording (the words not taken from the question)
     than the one it cites: the model often cites the first passage for what the second says. When the
     reply cites nothing, the passage that states most of its figures (then shares most wording) counts as
@@ -266,6 +268,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     text = _MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     wording = [_bigrams(p) for p in passages]
+    asked = _bigrams(question)
     fallback = [_best_source(text, normalised, question)] if passages and text and not markers(text) else []
     unsupported, pieces, vouched, last = [], [], [], 0
     for start, end in _statements(text):
@@ -275,16 +278,17 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         bare = _LIST_NUMBER.sub("", _MARKER.sub("", statement))
         figures = claims(statement, question)
         stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in figures)]
-        content = _bigrams(bare) - _bigrams(question)
+        content = _bigrams(bare) - asked
         support = {n: len(content & wording[n - 1]) for n in given}
+        fit = {n: (support[n], len(asked & wording[n - 1])) for n in given}
         misplaced = bool(figures) and not set(own) & set(stating)
         if misplaced and stating and stated:
-            statement = _recite(statement, max(stating, key=support.__getitem__))
+            statement = _recite(statement, max(stating, key=fit.__getitem__))
         elif misplaced and not stating:
             unsupported.append(statement.strip())
         vouched += markers(statement)  # as written, or moved to the passage stating its figures
         if stated and stating and not misplaced:
-            best, held = max(stating, key=support.__getitem__), max(support[n] for n in stated)
+            best, held = max(stating, key=fit.__getitem__), max(support[n] for n in stated)
             if support[best] >= max(2 * held, held + RECITE_MARGIN):
                 statement = _recite(statement, best)
         pieces += [text[last:start], statement]
@@ -568,11 +572,14 @@ def finish(
     abstained = (
         not hits or not check.text or declines(check.text, asked) or not grounded or not on_topic or invented
     )
-    if abstained and where and hits and _on_topic(asked, query, hits[0], vocabulary, WHERE_COVERAGE):
-        # which document says it: the best passage, plainly about the question, where the model named
-        # another document or none (it is weak at this; retrieval ranks the source first); the 出处
-        # line below gives its clause
-        check, abstained = Check(f"{label(hits[0])}[1]", [1], [], []), False
+    stating = _stating_asked(asked, given) if where else []
+    if stating and (abstained or not set(check.cited) & set(stating)):
+        # which document says it: the best passage stating what the question states (合同最长15年),
+        # plainly about the question, where the model named another document or clause or none (it is
+        # weak at this; retrieval ranks the source first); the 出处 line below gives its clause
+        n = stating[0]
+        if _on_topic(asked, query, hits[n - 1], vocabulary, WHERE_COVERAGE):
+            check, abstained = Check(f"{label(hits[n - 1])}[{n}]", [n], [], []), False
     if abstained:
         parts = (words["not_found"], nearby(asked, hits, language=language))
         text = "\n\n".join(part for part in parts if part)
@@ -585,6 +592,15 @@ def finish(
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
+
+
+def _stating_asked(question: str, given: list[str]) -> list[int]:
+    """The given passages (numbered from 1) that state every figure of the question but its years: the
+    clause a question such as 合同最长只能签15年,这个规定在哪一条 asks about states its 15 年."""
+    asked = norm(question)
+    figures = [m.group() + _unit_at(asked, m.end()) for m in _NUMBER.finditer(asked)]
+    figures = [x for x in figures if not re.fullmatch(r"(?:19|20)\d\d年?", x)]
+    return [n for n, p in enumerate(given, 1) if all(number_in(x, norm(p)) for x in figures)]
 
 
 def _clause_asked(

@@ -119,6 +119,19 @@ def test_figure_cited_to_the_wrong_passage_is_re_cited(wage_hits: list[Hit]):
     assert check.cited == [1] and check.unsupported == []
 
 
+def test_figure_stated_by_two_passages_moves_to_the_one_of_the_plan_asked_about(pipeline: Pipeline):
+    # the outline and the commerce plan's table both state 32000 亿元; the question names the latter
+    question = "商务“十四五”规划里网络零售总额2025年要达到多少?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [f"{h.chunk.doc_title} {h.chunk.clause_path}\n{h.chunk.text}" for h in hits]
+    stating = [n for n, h in enumerate(hits, 1) if "32000" in h.chunk.text]
+    named = [n for n in stating if "商务" in hits[n - 1].chunk.doc_title]
+    assert len(named) == 1 and len(stating) == 2, [h.chunk.doc_title for h in hits]
+    silent = next(n for n in range(1, len(hits) + 1) if n not in stating)  # cited, but states no 32000
+    check = check_reply(f"32000[{silent}]", texts, question)
+    assert check.cited == named and check.unsupported == []
+
+
 def test_uncited_answer_is_attributed_to_the_passage_with_its_figures(wage_hits: list[Hit]):
     texts = [h.chunk.text for h in wage_hits]
     reversed_texts = texts[::-1]
@@ -429,6 +442,13 @@ def test_where_a_rule_is_written_is_answered_from_the_best_passage_when_the_repl
     assert answer.text.startswith(f"《{c.part or c.doc_title}》[1]")
     assert "合同期限最长不超过15年" in answer.text  # the wording, quoted
     assert f"{c.clause_path}[1]" in answer.text  # and the clause, on the 出处 line
+    # the model quotes another clause of the plan (its 300 张床位): the clause stating the question's
+    # 15 年 answers, with its wording
+    other = next(n for n, t in enumerate(texts, 1) if "15年" not in t)
+    answer = finish(
+        question, question, f"《{c.part or c.doc_title}》[{other}]", hits, texts, vocabulary=vocabulary
+    )
+    assert not answer.abstained and answer.cited == [1] and "合同期限最长不超过15年" in answer.text
     # a question on what no document holds still abstains
     taxi = "嘉兴出租车起步价的规定出自哪份文件?"
     hits = pipeline.retriever.search(taxi, k=3)
