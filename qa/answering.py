@@ -83,6 +83,8 @@ _PLACEHOLDER = re.compile(
 )
 """What the model writes besides its answer: a placeholder, a label before a marker, the question and an
 "答案：" label before it, a sentence of the instruction."""
+_LEAD_MARKER = re.compile(r"^\s*(?:根据|依据)资料\s*(\[[\d,，、\s]+\])\s*[，,：:]?\s*([^。！？\n]*)")
+"""A reply opening with its marker (根据资料[1]，…): the marker goes to the end of that sentence."""
 _LISTING = re.compile(r"\n\s*(?:(?:依据|参考)的?资料|资料(?:来源|依据)|来源|依据)\s*[:：].*", re.DOTALL)
 """The model's own list of the passages it used, after its answer: only its markers are kept."""
 STOP = ("\n问题：", "\n问题:", "\nQuestion:")
@@ -221,6 +223,11 @@ def claims(text: str, question: str) -> list[str]:
     ]
 
 
+def unmarked(text: str) -> str:
+    """``text`` without its ``[n]`` markers."""
+    return _MARKER.sub("", text)
+
+
 def markers(text: str) -> list[int]:
     """The passage numbers that ``[n]`` / ``[n, m]`` / ``【n】`` markers in ``text`` name, in order."""
     found: list[int] = []
@@ -250,11 +257,12 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     A statement whose figures its marker's passage lacks but another given passage states all of is
     re-cited to that passage (of several, the one sharing most of the statement's wording, then of the
     question's: the named plan's table row, not the outline stating the same target); otherwise it is
-    unsupported. A statement is also re-cited when another passage
-    that states its figures holds clearly more of its own wording (the words not taken from the question)
-    than the one it cites: the model often cites the first passage for what the second says. When the
-    reply cites nothing, the passage that states most of its figures (then shares most wording) counts as
-    cited.
+    unsupported. One whose only marker names no given passage (a table row's 序号 copied as one:
+    平时保持在85%以上[7]) is cited to the passage stating its figures. A statement is also re-cited when
+    another passage that states its figures holds clearly more of its own wording (the words not taken
+    from the question) than the one it cites: the model often cites the first passage for what the second
+    says. When the reply cites nothing, the passage that states most of its figures (then shares most
+    wording) counts as cited.
     """
     given = range(1, len(passages) + 1)
     invalid = [n for n in markers(reply) if n not in given]
@@ -264,6 +272,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         return f"[{', '.join(valid)}]" if valid else ""
 
     reply = min((reply[: reply.find(s)] for s in STOP if s in reply), key=len, default=reply)
+    reply = _LEAD_MARKER.sub(r"\2\1", reply, count=1)
     reply = _LISTING.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group()))), reply)
     text = _MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
@@ -284,6 +293,8 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         misplaced = bool(figures) and not set(own) & set(stating)
         if misplaced and stating and stated:
             statement = _recite(statement, max(stating, key=fit.__getitem__))
+        elif figures and not misplaced and invalid and fallback and not markers(statement):
+            statement = _recite(statement, fallback[0])  # its marker named no given passage
         elif misplaced and not stating:
             unsupported.append(statement.strip())
         vouched += markers(statement)  # as written, or moved to the passage stating its figures
@@ -403,6 +414,7 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     reply: str = ""  # the model's reply before the check
+    refocus: list[int] = field(default_factory=list)  # passages to ask again with (see finish)
 
     def highlights(self, n: int) -> list[tuple[int, int]]:
         """Spans of passage ``n``'s text that support the answer: the sentences sharing the answer's
@@ -542,15 +554,19 @@ def finish(
     """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
 
     Abstains when nothing was retrieved; when the model says the passages do not answer; when every
-    marker it wrote names a passage that was not given; when it states
-    figures of which none is in any passage (not grounded in what was retrieved); or when no passage it
+    marker it wrote names a passage that was not given (see :func:`check_reply` for one stating figures);
+    when it states
+    figures of which none is in any passage, or names a place (温州, 宁波) that no passage names (not
+    grounded in what was retrieved); or when no passage it
     cites names the places and quoted terms of the question (or, for a follow-up naming none, of
     ``query``, which carries the conversation) and at least :data:`MIN_COVERAGE` of its content words
     (those in ``vocabulary``, the words the documents use), or when it is a city's document and the
     question asks about the province: otherwise it answered about something else. The cited passages
     are those after the check (a statement moves to the passage stating its figures, or holding clearly
     more of its wording). For a question in another language, ``query`` (its Chinese translation) stands
-    for the question in these checks, and the answer's own words are in that language.
+    for the question in these checks, and the answer's own words are in that language. An answer
+    abstaining only because its passages are about something else lists in ``refocus`` the given passages
+    that are about the question, to ask again with.
     """
     words = WORDING[language]
     asked = question if language == Language.CHINESE else query
@@ -567,11 +583,12 @@ def finish(
     grounded = grounded and not (
         check.cited and all(dated_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
     )
+    places = set(_PLACES.findall(check.text)) - set(_PLACES.findall(asked))
+    grounded = grounded and all(any(place in p for p in given) for place in places)
     on_topic = not check.cited or any(_on_topic(asked, query, hits[n - 1], vocabulary) for n in check.cited)
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
-    abstained = (
-        not hits or not check.text or declines(check.text, asked) or not grounded or not on_topic or invented
-    )
+    declined = declines(check.text, asked)
+    abstained = not hits or not check.text or declined or not grounded or not on_topic or invented
     stating = _stating_asked(asked, given) if where else []
     if stating and (abstained or not set(check.cited) & set(stating)):
         # which document says it: the best passage stating what the question states (合同最长15年),
@@ -583,7 +600,12 @@ def finish(
     if abstained:
         parts = (words["not_found"], nearby(asked, hits, language=language))
         text = "\n\n".join(part for part in parts if part)
-        return Answer(question, query, text, True, hits, reply=reply)
+        refocus = []
+        if hits and check.text and not (declined or invented or on_topic) and grounded:
+            # the model answered from a passage about something else (the province's table for a
+            # corridor's target): worth asking again with the passages about the question alone
+            refocus = [n for n, hit in enumerate(hits, 1) if _on_topic(asked, query, hit, vocabulary)]
+        return Answer(question, query, text, True, hits, reply=reply, refocus=refocus)
     text = check.text
     if language == Language.CHINESE and check.cited and (where or terse(question, text)):
         text = with_basis(question, text, hits, check.cited[0])

@@ -4,17 +4,24 @@ answers with the passages cited (in the language of the question), and matches p
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
-from qa.answering import STOP, Answer, build_prompt, finish
+from qa.answering import STOP, Answer, build_prompt, finish, unmarked
 from qa.config import Config
 from qa.embedding import Embedder
-from qa.generation import Generator, load_generator
+from qa.generation import Generator, complete, load_generator
 from qa.index import Index, build_index, ensure_index
 from qa.language import Language, detect, translate
+from qa.lexical import normalize
 from qa.matching import Match, Matcher, Profile
-from qa.retrieval import Filters, Hit, Mode, Retriever
+from qa.retrieval import Filters, Hit, Mode, Retriever, asks_figure, states_figure
+
+FIGURE_FIT = 0.5
+"""A passage states a figure about a question when one of its clauses holds this share of the question's
+words (weighted by IDF; see :meth:`qa.retrieval.Retriever.figure_fit`)."""
+_WHICH = re.compile(r"哪几|哪些")
 
 
 class QuestionError(ValueError):
@@ -104,7 +111,9 @@ class Pipeline:
         self, question: str, history: list[str] | None = None, filters: Filters | None = None
     ) -> Iterator[str | Answer]:
         """Answer a question from the passages: yields the reply piece by piece as the model writes it,
-        then the checked :class:`Answer` (which may differ: abstention, removed markers).
+        then the checked :class:`Answer` (which may differ: abstention, removed markers). A reply rejected
+        for citing passages about something else is asked for once more, with only the passages about the
+        question (not streamed; kept when it passes the check).
 
         Raises :class:`QuestionError` for an empty or over-long question, before yielding anything.
         """
@@ -132,9 +141,43 @@ class Pipeline:
                 yield piece
         vocabulary = self.retriever.index.bm25.vocabulary
         answer = finish(question, query, "".join(pieces), hits, prompt.passages, language, vocabulary)
+        if self.refocus(answer):
+            second_start = time.perf_counter()
+            answer = self.second_look(answer, history, language)
+            timings["second_look_s"] = time.perf_counter() - second_start
         timings["total_s"] = time.perf_counter() - start
         answer.timings = timings
         yield answer
+
+    def refocus(self, answer: Answer) -> list[int]:
+        """The passages to ask again with (sets ``answer.refocus``): those about the question when the
+        model answered from a passage about something else (see :func:`finish`); those stating a figure
+        about at least :data:`FIGURE_FIT` of the question when it asks for a figure (多少, 比例; not 哪几个,
+        which asks for names) and the reply states none (`女干部比例逐步提高` for the table row's
+        `换届后当年达到100%`). None when they would be all the passages given."""
+        query, reply = answer.query, normalize(unmarked(answer.reply))
+        asked = asks_figure(query) and not _WHICH.search(query)
+        if asked and not (answer.refocus or answer.abstained or states_figure(reply)):
+            fit = self.retriever.figure_fit(query, [hit.chunk for hit in answer.passages])
+            answer.refocus = [n for n, f in enumerate(fit, 1) if f >= FIGURE_FIT]
+        if len(answer.refocus) == len(answer.passages):
+            answer.refocus = []
+        return answer.refocus
+
+    def second_look(
+        self, answer: Answer, history: list[str] | None = None, language: Language = Language.CHINESE
+    ) -> Answer:
+        """Ask once more, with only the passages of ``answer.refocus`` (see :meth:`refocus`): the new
+        answer if it passes the check, else ``answer`` as it was."""
+        kept = [answer.passages[n - 1] for n in answer.refocus]
+        if not kept:
+            return answer
+        question, query = answer.question, answer.query
+        prompt = build_prompt(question, query, kept, self.config.context_chars, history, language)
+        reply = complete(self.load_generator(), prompt.messages, self.config.max_answer_tokens, STOP)
+        vocabulary = self.retriever.index.bm25.vocabulary
+        second = finish(question, query, reply, kept, prompt.passages, language, vocabulary)
+        return answer if second.abstained else second
 
     def ask(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Answer:
         """The checked answer to a question (see :meth:`ask_stream`)."""

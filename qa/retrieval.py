@@ -45,6 +45,17 @@ _SENTENCE = re.compile(r"[。;!?]")
 _TABLE_ROW = (normalize(CELL_SEP), normalize(ROW_SEP))
 
 
+def asks_figure(question: str) -> bool:
+    """Whether a question asks for a figure (多少, 比例, 达到…)."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def states_figure(text: str) -> bool:
+    """Whether ``text`` (normalized) states a figure: digits, a fraction (三分之二), a multiple (两倍); not a
+    year or a plan name."""
+    return bool(_FIGURE.search(_NOT_FIGURE.sub("", text)))
+
+
 def figure_parts(text: str, sentence_share: float = 0.5) -> list[tuple[str, float]]:
     """The parts of a passage that state a figure, normalized, each with how much it counts: its clauses
     (a table row is one clause) with 1, its sentences with ``sentence_share`` (the figure may stand in
@@ -54,7 +65,7 @@ def figure_parts(text: str, sentence_share: float = 0.5) -> list[tuple[str, floa
         row = all(sep in line for sep in _TABLE_ROW)
         for splitter, share in ((_CLAUSE, 1.0), (_SENTENCE, sentence_share)):
             for part in [line] if row else splitter.split(line):
-                if _FIGURE.search(_NOT_FIGURE.sub("", part)):
+                if states_figure(part):
                     parts.append((part, share))
     return parts
 
@@ -324,9 +335,8 @@ class Retriever:
             + self.dense_weight * _scaled(dense[pool])
             + self.prior.scores(query)[self.prior.chunk_doc[pool]]
         )
-        if self.figure_weight and _ASKS_FIGURE.search(query):
-            weights = self.index.bm25.term_weights(query)
-            weights = {t: w for t, w in weights.items() if not _QUESTION_NUMBER.search(t)}
+        if self.figure_weight and asks_figure(query):
+            weights = self._subject_weights(query)
             fused[pool] += self.figure_weight * np.array(
                 [figure_coverage(self.figures[i], weights) for i in pool]
             )
@@ -334,6 +344,16 @@ class Retriever:
             closing = np.flatnonzero(self.closing & allowed)
             fused[closing] = np.maximum(fused[closing], 0.0) + 1.0 + self.dense_weight
         return self._top(fused, k)
+
+    def _subject_weights(self, query: str) -> dict[str, float]:
+        """The IDF of the question's words, its own numbers (2025, 十四五) left out."""
+        weights = self.index.bm25.term_weights(query)
+        return {t: w for t, w in weights.items() if not _QUESTION_NUMBER.search(t)}
+
+    def figure_fit(self, query: str, chunks: list[Chunk]) -> list[float]:
+        """How much of the question each chunk states a figure about (:func:`figure_coverage`)."""
+        weights = self._subject_weights(query)
+        return [figure_coverage(figure_parts(c.text), weights) for c in chunks]
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         ranked = np.argsort(-np.where(allowed, scores, -np.inf), kind="stable")[: self.candidates]

@@ -273,8 +273,16 @@ def test_list_item_numbers_are_not_claims_and_invented_markers_abstain(wage_hits
     texts = [h.chunk.text for h in wage_hits]
     listed = check_reply("1. 最低月工资标准为2260元。\n2. 非全日制每小时22元。[1]", texts, "嘉兴最低工资")
     assert listed.unsupported == [] and listed.cited == [1]
-    answer = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[39]。", wage_hits, texts)
+    answer = finish("嘉兴最低工资?", "q", "按最低工资标准执行[39]。", wage_hits, texts)
     assert answer.abstained and answer.cited == []  # the only passage it cites was never given
+    # a figure cited to a passage never given (a table row's 序号 copied as a marker) goes to the passage
+    # stating it
+    recited = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[39]。", wage_hits, texts)
+    assert not recited.abstained and recited.cited == [1] and recited.invalid_markers == [39]
+    assert recited.text.startswith("最低月工资标准为2260元[1]。")
+    # a reply opening with its marker has it moved to the end of the sentence
+    led = check_reply("根据资料[1]，最低月工资标准为2260元。", texts, "嘉兴最低工资?")
+    assert led.text == "最低月工资标准为2260元[1]。" and led.cited == [1]
     kept = finish("嘉兴最低工资?", "q", "最低月工资标准为2260元[1][39]。", wage_hits, texts)
     assert not kept.abstained and kept.invalid_markers == [39]
 
@@ -288,6 +296,35 @@ def test_figure_cited_to_an_off_topic_passage_is_answered_from_the_passage_stati
     other = next(n for n, h in enumerate(hits, 1) if n != holder and coverage(question, h) < 0.5)
     answer = finish(question, question, f"22元[{other}]", hits, texts)
     assert not answer.abstained and answer.cited == [holder] and answer.text.startswith(f"22元[{holder}]")
+
+
+def test_place_named_by_no_passage_abstains(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    assert not any("温州" in t for t in texts)
+    named = finish("嘉兴最低月工资是多少?", "q", "温州的最低月工资标准为2260元[1]。", wage_hits, texts)
+    assert named.abstained
+    assert not finish(
+        "嘉兴最低月工资是多少?", "q", "嘉兴的最低月工资标准为2260元[1]。", wage_hits, texts
+    ).abstained
+
+
+def test_answer_from_a_passage_about_something_else_asks_again_with_those_about_the_question(
+    pipeline: Pipeline,
+):
+    # the province's talent targets (200 顶尖人才, 1500 领军人才) are not the corridor's
+    question = "杭州城西科创大走廊到2025年要新引进多少顶尖人才和领军人才?"
+    hits = pipeline.retriever.search(question, k=3)
+    texts = [f"{h.chunk.doc_title} {h.chunk.clause_path}\n{h.chunk.text}" for h in hits]
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    about = [n for n, h in enumerate(hits, 1) if "杭州城西科创大走廊" in h.chunk.text]
+    other = next(n for n, h in enumerate(hits, 1) if "杭州" not in texts[n - 1] and "1500" in h.chunk.text)
+    reply = f"新引进全球顶尖人才200名左右、科技领军人才1500名左右[{other}]。"
+    answer = finish(question, question, reply, hits, texts, vocabulary=vocabulary)
+    assert answer.abstained and answer.refocus and set(answer.refocus) <= set(about)
+    # a reply the model declines, or one citing the clause asked about, is not asked again
+    assert not finish(question, question, f"{NOT_FOUND}。", hits, texts, vocabulary=vocabulary).refocus
+    right = finish(question, question, f"350人[{about[0]}]。", hits, texts, vocabulary=vocabulary)
+    assert not right.abstained and not right.refocus
 
 
 def test_question_on_the_province_is_not_answered_from_a_city_document(wage_hits: list[Hit]):

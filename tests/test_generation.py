@@ -18,6 +18,7 @@ import pytest
 from conftest import run_batch
 
 from qa import evaluation as ev
+from qa.answering import build_prompt, finish
 from qa.cli import main
 from qa.config import ROOT, Config
 from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load_generator, resolve_llm_model
@@ -101,6 +102,44 @@ def test_eval_puts_english_questions_next_to_their_chinese_originals(pipeline: P
         "the same questions in Chinese",
     ]
     assert scores["translated first (this system)"] > scores["as asked, not translated"]
+
+
+def test_an_answer_from_a_passage_about_something_else_is_asked_for_again(pipeline: Pipeline):
+    # a reply taking the province's talent targets for the corridor's is rejected; asked again with only
+    # the passages about the corridor, the model answers from its clause (350 人)
+    question = "杭州城西科创大走廊到2025年要新引进多少顶尖人才和领军人才?"
+    hits = pipeline.retriever.search(question, k=3)
+    prompt = build_prompt(question, question, hits, pipeline.config.context_chars)
+    other = next(n for n, p in enumerate(prompt.passages, 1) if "杭州" not in p and "1500" in p)
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    reply = f"新引进全球顶尖人才200名左右、科技领军人才1500名左右[{other}]。"
+    first = finish(question, question, reply, hits, prompt.passages, vocabulary=vocabulary)
+    assert first.abstained and pipeline.refocus(first)
+    second = pipeline.second_look(first)
+    assert not second.abstained and "350" in second.text, second.reply
+    assert second.cited and all(
+        "杭州城西科创大走廊" in second.passages[n - 1].chunk.text for n in second.cited
+    )
+
+
+def test_a_figure_asked_for_and_not_given_is_asked_for_again_from_the_passages_stating_one(
+    pipeline: Pipeline,
+):
+    # a reply in words to a question on a share: asked again with the passage whose figures are about the
+    # question (the women's plan's table row: 52.78 in 2020), not the prose clause on higher education
+    question = "妇女发展规划里,普通高校在校生中女性比例2020年是多少?"
+    hits = pipeline.retriever.search(question, k=3)
+    prompt = build_prompt(question, question, hits, pipeline.config.context_chars)
+    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    prose = next(n for n, h in enumerate(hits, 1) if "提高女性接受高等教育水平" in h.chunk.text)
+    reply = f"要提高女性接受高等教育水平[{prose}]。"
+    first = finish(question, question, reply, hits, prompt.passages, vocabulary=vocabulary)
+    assert not first.abstained
+    refocus = pipeline.refocus(first)
+    assert refocus and prose not in refocus
+    second = pipeline.second_look(first)
+    assert not second.abstained and "52.78" in second.text, second.reply
+    assert [second.passages[n - 1] for n in second.cited] == [hits[n - 1] for n in refocus[:1]]
 
 
 def test_unanswerable_question_abstains(pipeline: Pipeline):
