@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "10"
+CHUNKER_VERSION = "11"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "

@@ -76,6 +76,26 @@ def _align(headers: list[str], cells: list[str], lead: int) -> str:
     return format_row(names, cells)
 
 
+def _join_unit_cells(cells: list[str], name: int) -> list[str]:
+    """Cells with the indicator name (cell ``name``) joined to the cells that continue it on their own
+    lines: a unit (``(万吨标煤)``) or the rest of a long name (``托位数(个)``): no digit, ending in ")"."""
+    cells = list(cells)
+    while name + 2 < len(cells) and not re.search(r"\d", cells[name + 1]) and cells[name + 1].endswith(")"):
+        cells[name : name + 2] = [cells[name] + cells[name + 1]]
+    return cells
+
+
+def _align_values(names: list[str], cells: list[str], lead: int) -> str:
+    """:func:`_align`, except in an indicator table whose values are ``<year>, <year>, 年均/累计`` before
+    its 属性: there a row with two values states the two years (a level and its target: 71 and 75左右 for
+    the 城镇化率), where one with a single value states the 年均/累计 (a growth rate, a 〔cumulative〕)."""
+    years = [i for i, n in enumerate(names) if re.fullmatch(r"\d{4}\s*年", n)]
+    indicator = names[-1] == "属性" and cells[-1] in TERMINAL_CELLS and len(names) == lead + 4
+    if indicator and years == [lead, lead + 1] and len(cells) == lead + 3:
+        return format_row(names[: lead + 2] + names[-1:], cells)
+    return _align(names, cells, lead)
+
+
 def cell_rows(cells: list[str]) -> list[str] | None:
     """Rebuild a table flattened one cell per line. Returns formatted rows, or None when no row
     structure is recognised (then the caller keeps the cells as a plain paragraph).
@@ -121,9 +141,10 @@ def _rows_by_sequence(cells: list[str]) -> list[str] | None:
         ):
             group = row.pop()
     names = _merge_two_level(header, typical)
+    texts = [_align_values(names, _join_unit_cells(row, 1), lead=2) for row in raw_rows]
     return [
-        f"{group_name}{CELL_SEP}{g}{ROW_SEP}{_align(names, row, lead=2)}" if g else _align(names, row, lead=2)
-        for g, row in zip(groups, raw_rows, strict=False)
+        f"{group_name}{CELL_SEP}{g}{ROW_SEP}{text}" if g else text
+        for g, text in zip(groups, texts, strict=False)
     ]
 
 

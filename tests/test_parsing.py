@@ -442,6 +442,28 @@ def test_one_cell_per_line_table_row_is_one_block_naming_its_headers(docs: list[
     assert [b.kind for b in d.blocks if b.table == table][0] == BlockKind.CAPTION
 
 
+def test_indicator_row_with_two_values_states_its_two_years_and_a_unit_on_its_own_line_joins_the_name(
+    docs: list[Document],
+):
+    """专栏2 of the outline: 2020年, 2025年, 年均/累计 before 属性. A level states 2020 and its 2025 target
+    (年均/累计 left empty), a growth rate or a 〔cumulative〕 figure only 年均/累计; some names are printed
+    with their unit, or their second half, on a line of their own."""
+    table = "专栏2“十四五”时期经济社会发展主要指标"
+    d = _doc(docs, OUTLINE_TITLE)
+    assert "常住人口城镇化率(%)；2020年：71；2025年：75左右；属性" in _rows(d, "城镇化率", table)[0].text
+    assert (
+        "煤炭石油天然气储存能力(万吨标煤)；2020年：7744；2025年：12000；属性"
+        in _rows(d, "煤炭", table)[0].text
+    )
+    assert (
+        "依申请政务服务办件“一网通办”率(%)；2020年：81.6；2025年：90以上"
+        in _rows(d, "一网通办", table)[0].text
+    )
+    assert "全员劳动生产率增长(%)；年均/累计：6以上；属性" in _rows(d, "全员劳动生产率", table)[0].text
+    assert "近视率降低(%)；年均/累计：〔5〕；属性" in _rows(d, "近视率", table)[0].text
+    assert not [b.text for b in _rows(d, "", table) if re.search(r"\d{4}年：\(", b.text)]
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="qa/tables.py _rows_by_sequence: a group label (社会产业) printed after the last row of a "
