@@ -53,6 +53,8 @@ class Config:
         llm_api_key: its API key, if it needs one.
         llm_threads: CPU threads for the answering model.
         llm_ctx: context window of the answering model, in tokens.
+        llm_flash_attn: llama.cpp reads the prompt with flash attention (faster on the CPU, the same answers
+            up to rounding).
         answer_passages: how many of the best passages the model is given.
         context_chars: budget of passage text in the prompt (the first token comes after reading it).
         max_answer_tokens: the longest answer, in tokens.
@@ -83,6 +85,7 @@ class Config:
     llm_api_key: str = ""
     llm_threads: int = 2
     llm_ctx: int = 4096
+    llm_flash_attn: bool = True
     answer_passages: int = 3
     context_chars: int = 600
     max_answer_tokens: int = 200

@@ -76,9 +76,12 @@ class LlamaCppGenerator:
         model_path: the ``.gguf`` file.
         threads: CPU threads.
         n_ctx: context window in tokens.
+        flash_attn: read the prompt with flash attention.
     """
 
-    def __init__(self, model_path: str | Path, threads: int = 2, n_ctx: int = 4096) -> None:
+    def __init__(
+        self, model_path: str | Path, threads: int = 2, n_ctx: int = 4096, flash_attn: bool = True
+    ) -> None:
         from llama_cpp import Llama
 
         path = Path(model_path)
@@ -88,7 +91,12 @@ class LlamaCppGenerator:
             )
         try:
             self.llm = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                flash_attn=flash_attn,
+                verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(
@@ -227,4 +235,4 @@ def load_generator(config: Config) -> Generator:
     model = resolve_llm_model(config)
     if backend is Backend.TRANSFORMERS:
         return TransformersGenerator(model, config.llm_threads)
-    return LlamaCppGenerator(model, config.llm_threads, config.llm_ctx)
+    return LlamaCppGenerator(model, config.llm_threads, config.llm_ctx, config.llm_flash_attn)
