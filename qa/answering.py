@@ -310,11 +310,11 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
 
 
 def _statements(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences of ``text``, a marker written after the full stop (``…民生。[1]``) kept
-    with the sentence before it."""
+    """Spans of the sentences of ``text``, a marker written after the full stop (``…民生。[1]``, or
+    ``…20万元。根据资料[1]。`` once its label is gone) kept with the sentence before it."""
     spans: list[tuple[int, int]] = []
     for start, end in sentences(text):
-        if spans and not _MARKER.sub("", text[start:end]).strip():
+        if spans and not _MARKER.sub("", text[start:end]).strip().strip("。！？；;!?"):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
@@ -325,7 +325,7 @@ def _recite(statement: str, n: int) -> str:
     """``statement`` with its markers replaced by one ``[n]`` before its closing punctuation."""
     statement = _MARKER.sub("", statement).rstrip()
     stop = len(statement.rstrip("。！？；;!?"))
-    return f"{statement[:stop]}[{n}]{statement[stop:]}"
+    return f"{statement[:stop]}[{n}]{statement[stop : stop + 1]}"
 
 
 def _best_source(text: str, normalised: list[str], question: str) -> int:
@@ -363,10 +363,10 @@ def build_prompt(
     history: list[str] | None = None,
     language: Language = Language.CHINESE,
 ) -> Prompt:
-    """The chat messages: instructions, then the passages (each labelled with its document title, 发文字号
-    and clause path, cut to share ``budget`` characters, more to the better ranked) and the question. To
-    a question asking how many items there are in all, a passage from a numbered list or table also says
-    which items the whole list numbers (``第1-134项``).
+    """The chat messages: the question, then the passages (grouped under their document's title and 发文字号,
+    each labelled with its clause path and cut to share ``budget`` characters, more to the better ranked),
+    the question again and the instruction. To a question asking how many items there are in all, a
+    passage from a numbered list or table also says which items the whole list numbers (``第1-134项``).
 
     Args:
         question: the user's question as asked.
@@ -377,7 +377,8 @@ def build_prompt(
         history: earlier questions of the conversation, oldest first.
         language: the question's; any but Chinese is answered in the question's language.
     """
-    blocks, given = [], []
+    blocks: dict[str, list[str]] = {}
+    given = []
     left = budget
     total = bool(_ASKS_TOTAL.search(query))
     for i, hit in enumerate(hits):
@@ -385,13 +386,13 @@ def build_prompt(
         text = excerpt(hit.chunk.text, query, share)
         left -= len(text)
         c = hit.chunk
-        head = f"{label(hit)} {c.clause_path}"
+        path = c.clause_path
         if c.list_items and total:
             first, last = c.list_items.split("-")
-            head += f"（所在列表共{last}项）" if first == "1" else f"（所在列表为第{first}至{last}项）"
-        blocks.append(f"[{i + 1}] {head}\n{text}")
-        given.append(f"{head}\n{c.text}")
-    context = "\n\n".join(blocks)
+            path += f"（所在列表共{last}项）" if first == "1" else f"（所在列表为第{first}至{last}项）"
+        blocks.setdefault(label(hit), []).append(f"[{i + 1}] {path}\n{text}")
+        given.append(f"{label(hit)} {path}\n{c.text}")
+    context = "\n\n".join(f"{name}\n" + "\n\n".join(texts) for name, texts in blocks.items())
     words = WORDING[language]
     before = f"{words['earlier']}{words['joiner'].join(history)}\n" if history else ""
     asked = f"{before}{words['question']}{question}"

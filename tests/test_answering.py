@@ -18,6 +18,7 @@ from qa.answering import (
     dated_elsewhere,
     excerpt,
     finish,
+    label,
     number_in,
 )
 from qa.config import Config
@@ -58,21 +59,33 @@ def test_prompt_numbers_and_labels_the_passages_within_the_budget(wage_hits: lis
     prompt = build_prompt("嘉兴最低工资是多少?", "嘉兴最低工资是多少?", wage_hits, budget=500)
     user = prompt.messages[-1]["content"]
     for n, hit in enumerate(wage_hits, 1):
-        c = hit.chunk
-        assert f"[{n}] 《{c.part or c.doc_title}》" in user
-        assert c.clause_path in user
+        assert f"\n[{n}] {hit.chunk.clause_path}\n" in user
+    assert all(user.count(f"{label(hit)}\n") == 1 for hit in wage_hits)  # each above its passage
     assert "（嘉政发〔2024〕9号）" in user
     assert "2260" in user  # the sentence that answers survives the cut
     assert user.startswith("问题：嘉兴最低工资是多少?\n\n资料：\n")  # asked before and after the passages
     assert "\n\n问题：嘉兴最低工资是多少?\n\n" in user
-    passages = user.split("资料：\n")[1].split("\n\n问题：")[0].split("\n\n")
-    wording = "".join(p.split("\n", 1)[1] for p in passages)  # without the label lines
-    assert len(wording.replace("…", "").replace("\n", "")) <= 500
+    context = user.split("资料：\n")[1].split("\n\n问题：")[0]
+    wording = "".join(line for line in context.split("\n") if not line.startswith(("《", "[")))
+    assert len(wording.replace("…", "")) <= 500  # without the label lines
     # the checker reads each passage whole, with its label (a doc number is something to cite)
     assert all(
         p.endswith(h.chunk.text) and h.chunk.clause_path in p
         for p, h in zip(prompt.passages, wage_hits, strict=True)
     )
+
+
+def test_prompt_names_a_document_once_above_all_its_passages(pipeline: Pipeline):
+    question = "浙政发〔2021〕16号那份促进高新区高质量发展的实施意见是从哪天开始施行的?"
+    hits = pipeline.retriever.search(question, k=3)
+    documents = [label(hit) for hit in hits]
+    assert len(set(documents)) < len(hits), documents  # the test wants two passages of one document
+    user = build_prompt(question, question, hits, budget=600).messages[-1]["content"]
+    for name in set(documents):
+        assert user.count(name) == 1
+        numbers = [n for n, d in enumerate(documents, 1) if d == name]
+        below = user.split(f"{name}\n", 1)[1]
+        assert all(f"[{n}] {hits[n - 1].chunk.clause_path}\n" in below for n in numbers)
 
 
 def test_prompt_carries_the_earlier_questions(wage_hits: list[Hit]):
@@ -115,6 +128,13 @@ def test_number_missing_from_the_cited_passage_is_unsupported(wage_hits: list[Hi
 def test_figure_cited_to_the_wrong_passage_is_re_cited(wage_hits: list[Hit]):
     texts = [h.chunk.text for h in wage_hits]
     check = check_reply("最低月工资标准为2260元[2]。", texts)
+    assert check.text == "最低月工资标准为2260元[1]。"
+    assert check.cited == [1] and check.unsupported == []
+
+
+def test_marker_in_a_sentence_of_its_own_is_checked_with_the_statement_before_it(wage_hits: list[Hit]):
+    texts = [h.chunk.text for h in wage_hits]
+    check = check_reply("最低月工资标准为2260元。根据资料[2]。", texts)
     assert check.text == "最低月工资标准为2260元[1]。"
     assert check.cited == [1] and check.unsupported == []
 
@@ -215,7 +235,9 @@ def test_question_in_another_language_is_answered_in_it(wage_hits: list[Hit]):
     question, query = "What is the minimum monthly wage in Jiaxing?", "嘉兴最低月工资是多少？"
     prompt = build_prompt(question, query, wage_hits, 600, language=Language.OTHER)
     user = prompt.messages[-1]["content"]
-    assert user.startswith(f"Question: {question}\n\nPassages:\n[1] ") and user.endswith(INSTRUCTION_OTHER)
+    assert user.startswith(
+        f"Question: {question}\n\nPassages:\n{label(wage_hits[0])}\n[1] "
+    ) and user.endswith(INSTRUCTION_OTHER)
     assert "2260" in user  # the passages are cut to the Chinese query's sentences
     texts = prompt.passages
     reply = "The minimum monthly wage in Jiaxing is 2260 yuan [1]."
