@@ -574,8 +574,12 @@ def finish(
     check = check_reply(reply, given, question)
     figures = claims(check.text, question)  # markers aside: the same after they move
     where = bool(_WHERE.search(asked))
+    moved = {}
     if where:  # the clause asked about: of the cited document's passages, the one holding the question
         moved = {n: _clause_asked(asked, hits, n, figures, vocabulary) for n in check.cited}
+    elif _ASKS_TOTAL.search(asked):  # how many items a list has: the passage holding its last one
+        moved = {n: _last_item(hits, n, figures) for n in check.cited}
+    if moved:
         check.text = _MARKER.sub(
             lambda m: "[" + ", ".join(str(moved.get(n, n)) for n in markers(m.group())) + "]", check.text
         )
@@ -642,6 +646,26 @@ def _clause_asked(
         and all(number_in(x, norm(hit.chunk.text)) for x in held)
     ]
     return max(same, key=lambda m: (coverage(question, hits[m - 1], vocabulary), m == n))
+
+
+def _last_item(hits: list[Hit], n: int, figures: list[str]) -> int:
+    """The given passage holding the last item of the numbered list that passage ``n`` belongs to, when
+    the answer's ``figures`` state that last number (a list's total is proved by its last item: 13 by
+    ``序号13``, not by items 1-12); else ``n``."""
+    c = hits[n - 1].chunk
+    last = c.list_items.rpartition("-")[2]
+    if not last or all(_split_figure(x)[0] != last for x in figures):
+        return n
+    ends, same = re.compile(rf"(?<!\d){last}$"), (c.doc_title, c.part, c.list_items)
+    return next(
+        (
+            m
+            for m, hit in enumerate(hits, 1)
+            if (hit.chunk.doc_title, hit.chunk.part, hit.chunk.list_items) == same
+            and ends.search(hit.chunk.clause_path)
+        ),
+        n,
+    )
 
 
 def _closest(text: str, spans: list[tuple[int, int]], wanted: set[str]) -> tuple[int, tuple[int, int]]:

@@ -55,6 +55,17 @@ def test_a_question_on_a_lists_total_is_told_how_many_items_the_list_has(pipelin
     assert "所在列表" not in build_prompt(other, other, hits, budget=600).messages[-1]["content"]
 
 
+def test_a_lists_total_cites_the_passage_holding_its_last_item(pipeline: Pipeline):
+    total = "2021年版浙江省开发区(园区)名单里一共列了多少个开发区(园区)?"
+    hits = pipeline.retriever.search(total, k=3)
+    paths = [h.chunk.clause_path for h in hits]
+    first = next(n for n, p in enumerate(paths, 1) if p.endswith("1-12"))
+    last = next(n for n, p in enumerate(paths, 1) if p.endswith("132-134"))
+    given = build_prompt(total, total, hits, budget=600).passages
+    answer = finish(total, total, f"一共134个[{first}]。", hits, given)
+    assert answer.cited == [last] and f"134个[{last}]" in answer.text
+
+
 def test_prompt_numbers_and_labels_the_passages_within_the_budget(wage_hits: list[Hit]):
     prompt = build_prompt("嘉兴最低工资是多少?", "嘉兴最低工资是多少?", wage_hits, budget=500)
     user = prompt.messages[-1]["content"]
