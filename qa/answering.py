@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass, field
 
+from qa.chunking import PATH_SEP, Chunk, item_range
 from qa.language import Language
 from qa.lexical import normalize, tokenize
 from qa.parsing import DOC_NUMBER_ANYWHERE
@@ -92,6 +93,8 @@ STOP = ("\n问题：", "\n问题:", "\nQuestion:")
 answers it again, over and over."""
 _STRAY_COMMA = re.compile(r"([。！？；])[，,]")
 """A comma left after a full stop where ``根据资料[n]，`` opened the sentence."""
+_CLOSERS = "。！？；;!?"
+"""What ends a statement."""
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
 _WHOLE_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*")
 """A sentence with its ；-parts, or a table row with its cells: what an answer quotes."""
@@ -314,7 +317,7 @@ def _statements(text: str) -> list[tuple[int, int]]:
     ``…20万元。根据资料[1]。`` once its label is gone) kept with the sentence before it."""
     spans: list[tuple[int, int]] = []
     for start, end in sentences(text):
-        if spans and not _MARKER.sub("", text[start:end]).strip().strip("。！？；;!?"):
+        if spans and not _MARKER.sub("", text[start:end]).strip().strip(_CLOSERS):
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
@@ -324,7 +327,7 @@ def _statements(text: str) -> list[tuple[int, int]]:
 def _recite(statement: str, n: int) -> str:
     """``statement`` with its markers replaced by one ``[n]`` before its closing punctuation."""
     statement = _MARKER.sub("", statement).rstrip()
-    stop = len(statement.rstrip("。！？；;!?"))
+    stop = len(statement.rstrip(_CLOSERS))
     return f"{statement[:stop]}[{n}]{statement[stop : stop + 1]}"
 
 
@@ -390,8 +393,9 @@ def build_prompt(
         if c.list_items and total:
             first, last = c.list_items.split("-")
             path += f"（所在列表共{last}项）" if first == "1" else f"（所在列表为第{first}至{last}项）"
-        blocks.setdefault(label(hit), []).append(f"[{i + 1}] {path}\n{text}")
-        given.append(f"{label(hit)} {path}\n{c.text}")
+        name = label(hit)
+        blocks.setdefault(name, []).append(f"[{i + 1}] {path}\n{text}")
+        given.append(f"{name} {path}\n{c.text}")
     context = "\n\n".join(f"{name}\n" + "\n\n".join(texts) for name, texts in blocks.items())
     words = WORDING[language]
     before = f"{words['earlier']}{words['joiner'].join(history)}\n" if history else ""
@@ -652,20 +656,20 @@ def _last_item(hits: list[Hit], n: int, figures: list[str]) -> int:
     """The given passage holding the last item of the numbered list that passage ``n`` belongs to, when
     the answer's ``figures`` state that last number (a list's total is proved by its last item: 13 by
     ``序号13``, not by items 1-12); else ``n``."""
+
     c = hits[n - 1].chunk
     last = c.list_items.rpartition("-")[2]
     if not last or all(_split_figure(x)[0] != last for x in figures):
         return n
-    ends, same = re.compile(rf"(?<!\d){last}$"), (c.doc_title, c.part, c.list_items)
-    return next(
-        (
-            m
-            for m, hit in enumerate(hits, 1)
-            if (hit.chunk.doc_title, hit.chunk.part, hit.chunk.list_items) == same
-            and ends.search(hit.chunk.clause_path)
-        ),
-        n,
-    )
+
+    def parent(chunk: Chunk) -> tuple[str, str, str]:  # the list's heading, as the chunker groups it
+        return chunk.doc_title, chunk.part, chunk.clause_path.rpartition(PATH_SEP)[0]
+
+    for m, hit in enumerate(hits, 1):
+        items = item_range(hit.chunk.clause_path)
+        if items and items[1] == int(last) and parent(hit.chunk) == parent(c):
+            return m
+    return n
 
 
 def _closest(text: str, spans: list[tuple[int, int]], wanted: set[str]) -> tuple[int, tuple[int, int]]:

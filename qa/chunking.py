@@ -295,16 +295,20 @@ def chunk_document(
     return chunks
 
 
+def item_range(clause_path: str) -> tuple[int, int] | None:
+    """The first and last number of the numbered items or table rows that a clause path's last level
+    names (``2. 强化…``: 2 and 2; ``1-12``; ``序号13``), or None when it names none."""
+    m = _ITEM.match(clause_path.rpartition(PATH_SEP)[2])
+    return (int(m.group(1)), int(m.group(2) or m.group(1))) if m else None
+
+
 def _item_spans(chunks: list[Chunk]) -> None:
     """Set ``list_items`` of each numbered item or table row: the first and last number under its parent."""
     groups: dict[tuple[str, str], list[tuple[Chunk, int, int]]] = {}
     for c in chunks:
-        parent, _, last = c.clause_path.rpartition(PATH_SEP)
-        m = _ITEM.match(last)
-        if m:
-            groups.setdefault((c.part, parent), []).append(
-                (c, int(m.group(1)), int(m.group(2) or m.group(1)))
-            )
+        if items := item_range(c.clause_path):
+            parent = c.clause_path.rpartition(PATH_SEP)[0]
+            groups.setdefault((c.part, parent), []).append((c, *items))
     for group in groups.values():
         span = f"{min(first for _, first, _ in group)}-{max(last for _, _, last in group)}"
         for c, _, _ in group:
