@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Container
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 
 from qa.chunking import PATH_SEP, Chunk, item_range
 from qa.language import Language
@@ -110,6 +110,8 @@ _PLACES = re.compile(
 _PROVINCE = re.compile(r"浙江|全省|省里|省政府|省[“\"]?十[一二三四五六七八九]五")
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 _YEAR = re.compile(r"((?:19|20)\d\d)年")
+_LEVEL = re.compile(r"(国家|省|市|县|区)级")
+"""A level of government that an award or a body belongs to."""
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．]|[(（]\d{1,2}[)）])(?!\d)")
 """The number of a list item (``1.``, ``2、``, ``(3)``) that starts a statement: not a claim."""
 _ASKING = set(
@@ -227,8 +229,8 @@ def claims(text: str, question: str) -> list[str]:
 
 
 def unmarked(text: str) -> str:
-    """``text`` without its ``[n]`` markers."""
-    return _MARKER.sub("", text)
+    """``text`` without its ``[n]`` markers and the numbers of its list items (``1.``): what it states."""
+    return "\n".join(_LIST_NUMBER.sub("", line) for line in _MARKER.sub("", text).split("\n"))
 
 
 def markers(text: str) -> list[int]:
@@ -237,6 +239,29 @@ def markers(text: str) -> list[int]:
     for m in _MARKER.finditer(text):
         found += [int(n) for n in re.split(r"\s*[,，、]\s*", m.group(1))]
     return found
+
+
+def renumber(text: str, numbers: Mapping[int, int]) -> str:
+    """``text`` with the passage numbers of its markers replaced as ``numbers`` maps them (others kept)."""
+    return _MARKER.sub(
+        lambda m: "[" + ", ".join(str(numbers.get(n, n)) for n in markers(m.group())) + "]", text
+    )
+
+
+def renumbered(pieces: Iterable[str], numbers: Mapping[int, int]) -> Iterator[str]:
+    """The ``pieces`` of a streamed reply, :func:`renumber`-ed; a marker cut between pieces is held back
+    until it closes."""
+    held = ""
+    for piece in pieces:
+        held += piece
+        opening = max(held.rfind("["), held.rfind("【"))
+        open_marker = opening >= 0 and not re.search(r"[\]】]", held[opening:]) and len(held) - opening < 16
+        cut = opening if open_marker else len(held)
+        if cut:
+            yield renumber(held[:cut], numbers)
+            held = held[cut:]
+    if held:
+        yield renumber(held, numbers)
 
 
 @dataclass
@@ -437,6 +462,17 @@ class Answer:
         shared, closest = _closest(text, spans, _bigrams(_MARKER.sub("", self.text)))
         return [closest] if shared >= 2 else []
 
+    def renumbered(self, numbers: Mapping[int, int], passages: list[Hit]) -> Answer:
+        """This answer citing ``passages``, in which its passage ``n`` is number ``numbers[n]``."""
+        return replace(
+            self,
+            text=renumber(self.text, numbers),
+            passages=passages,
+            cited=[numbers[n] for n in self.cited],
+            unsupported=[renumber(u, numbers) for u in self.unsupported],
+            refocus=[],
+        )
+
     def to_dict(self) -> dict[str, object]:
         """The answer object of the benchmark contract (``citations`` are the cited passages, with
         ``n``), plus the passages given, unsupported statements and invalid markers."""
@@ -518,11 +554,26 @@ def dated_elsewhere(question: str, figures: list[str], passage: str) -> bool:
     text = norm(passage)
     if not asked or not figures or asked & set(_YEAR.findall(text)):
         return False
+    return _stated_of_others(asked, figures, text, _YEAR)
+
+
+def leveled_elsewhere(question: str, figures: list[str], passage: str) -> bool:
+    """Whether the passage states the answer's figures of another level than the one asked about: the
+    question names a level (市级), and every sentence stating a figure names another, not it
+    (``对新认定的省级重点企业研究院…给予 300 万元`` for a 市级 institute)."""
+    asked = set(_LEVEL.findall(norm(question)))
+    return bool(asked and figures) and _stated_of_others(asked, figures, norm(passage), _LEVEL)
+
+
+def _stated_of_others(asked: set[str], figures: list[str], text: str, kind: re.Pattern[str]) -> bool:
+    """Whether every sentence of ``text`` stating each of the ``figures`` names a ``kind`` (a year, a
+    level) other than the ``asked`` ones, and none of these (a figure that is one itself, 2030年, aside)."""
     holding = [text[slice(*span)] for span in sentences(text)]
     for figure in figures:
         stating = [sentence for sentence in holding if number_in(figure, sentence)]
-        number = _split_figure(figure)[0]  # a figure that is a year (2030年) is not another year
-        if not stating or any(not set(_YEAR.findall(sentence)) - {number} for sentence in stating):
+        number = _split_figure(figure)[0]
+        named = [set(kind.findall(sentence)) - {number} for sentence in stating]
+        if not stating or any(not found or found & asked for found in named):
             return False
     return True
 
@@ -561,9 +612,10 @@ def finish(
     Abstains when nothing was retrieved; when the model says the passages do not answer; when every
     marker it wrote names a passage that was not given (see :func:`check_reply` for one stating figures);
     when it states
-    figures of which none is in any passage, or names a place (温州, 宁波) that no passage names (not
-    grounded in what was retrieved); or when no passage it
-    cites names the places and quoted terms of the question (or, for a follow-up naming none, of
+    figures of which none is in any passage, or names a place (温州, 宁波) that no passage names, or
+    when every passage it cites states its figures of another year or level than the one asked (see
+    :func:`dated_elsewhere`, :func:`leveled_elsewhere`): not grounded in what was retrieved; or when
+    no passage it cites names the places and quoted terms of the question (or, for a follow-up naming none, of
     ``query``, which carries the conversation) and at least :data:`MIN_COVERAGE` of its content words
     (those in ``vocabulary``, the words the documents use), or when it is a city's document and the
     question asks about the province: otherwise it answered about something else. The cited passages
@@ -584,13 +636,15 @@ def finish(
     elif _ASKS_TOTAL.search(asked):  # how many items a list has: the passage holding its last one
         moved = {n: _last_item(hits, n, figures) for n in check.cited}
     if moved:
-        check.text = _MARKER.sub(
-            lambda m: "[" + ", ".join(str(moved.get(n, n)) for n in markers(m.group())) + "]", check.text
-        )
+        check.text = renumber(check.text, moved)
         check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
-        check.cited and all(dated_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
+        check.cited
+        and all(
+            dated_elsewhere(asked, figures, given[n - 1]) or leveled_elsewhere(asked, figures, given[n - 1])
+            for n in check.cited
+        )
     )
     places = set(_PLACES.findall(check.text)) - set(_PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)
@@ -731,3 +785,49 @@ def validity_notes(cited: list[Hit], language: Language = Language.CHINESE) -> l
             name = hit.chunk.part or hit.chunk.doc_title
             notes[name] = f"{WORDING[language]['note']}《{name}》{status.validity.value}（{status.reason}）。"
     return list(notes.values())
+
+
+def merge(
+    question: str, query: str, parts: list[tuple[str, Answer]], language: Language = Language.CHINESE
+) -> Answer:
+    """One answer to a question split into parts (see :mod:`qa.decomposition`) from the answers to each,
+    all numbering the same passages: each part's statement on its own line, after the thing it asks about
+    unless it names it (``资料中未提及`` for a part that abstains), then the quotes, sources and validity
+    notes, each once. Abstains, with what the documents cover nearby, when every part does.
+
+    Args:
+        question: the question as asked.
+        query: what stands for it in retrieval.
+        parts: the thing each part asks about, with its answer (see :meth:`Answer.renumbered`).
+        language: the question's.
+    """
+    words = WORDING[language]
+    answers = [answer for _, answer in parts]
+    hits = answers[-1].passages
+    reply = "\n".join(answer.reply for answer in answers)
+    if all(answer.abstained for answer in answers):
+        text = "\n\n".join(p for p in (words["not_found"], nearby(question, hits, language=language)) if p)
+        return Answer(question, query, text, True, hits, reply=reply)
+    added = ("原文：", words["source"], words["note"])
+    lines: list[str] = []
+    extras: dict[str, None] = {}
+    for subject, answer in parts:
+        paragraphs = answer.text.split("\n\n")
+        said = "\n\n".join(p for p in paragraphs if not p.startswith(added))
+        if answer.abstained:
+            said = words["not_found"]
+        else:
+            extras.update(dict.fromkeys(p for p in paragraphs if p.startswith(added)))
+        lines.append(said if subject in said else f"{subject}：{said}")
+    tail = sorted(extras, key=lambda p: p.startswith(words["note"]))  # validity notes last
+    return Answer(
+        question,
+        query,
+        "\n\n".join(["\n".join(lines), *tail]),
+        False,
+        hits,
+        list(dict.fromkeys(n for answer in answers for n in answer.cited)),
+        [n for answer in answers for n in answer.invalid_markers],
+        [u for answer in answers for u in answer.unsupported],
+        reply=reply,
+    )

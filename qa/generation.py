@@ -70,7 +70,7 @@ def until(pieces: Iterable[str], stop: Sequence[str]) -> Iterator[str]:
 
 class LlamaCppGenerator:
     """A GGUF model on the CPU (llama-cpp-python). The prompt prefix shared with the previous call (the
-    instructions) is not read again.
+    system prompt) is not read again.
 
     Args:
         model_path: the ``.gguf`` file.

@@ -4,12 +4,14 @@ answers with the passages cited (in the language of the question), and matches p
 
 from __future__ import annotations
 
+import collections.abc
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from qa.answering import STOP, Answer, build_prompt, finish, unmarked
+from qa.answering import STOP, Answer, build_prompt, finish, merge, renumbered, unmarked
 from qa.config import Config
+from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
 from qa.generation import Generator, complete, load_generator
 from qa.index import Index, build_index, ensure_index
@@ -113,7 +115,9 @@ class Pipeline:
         """Answer a question from the passages: yields the reply piece by piece as the model writes it,
         then the checked :class:`Answer` (which may differ: abstention, removed markers). A reply rejected
         for citing passages about something else is asked for once more, with only the passages about the
-        question (not streamed; kept when it passes the check).
+        question (not streamed; kept when it passes the check). A question asking the same of several
+        things (``A和B分别…``) is answered for each in turn, each after the thing it asks about, the
+        passages of all numbered together (see :mod:`qa.decomposition` and :func:`merge`).
 
         Raises :class:`QuestionError` for an empty or over-long question, before yielding anything.
         """
@@ -125,29 +129,62 @@ class Pipeline:
             timings["load_s"] = time.perf_counter() - t
         start = time.perf_counter()
         language = detect(question)
-        query = self.query(question, history)
-        if language != Language.CHINESE:
-            timings["translate_s"] = time.perf_counter() - start
-        hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters)
-        timings["retrieval_s"] = time.perf_counter() - start - timings.get("translate_s", 0.0)
-        prompt = build_prompt(question, query, hits, self.config.context_chars, history, language)
-        pieces: list[str] = []
-        if hits:
-            generator = self.load_generator()
-            for piece in generator.stream(prompt.messages, self.config.max_answer_tokens, STOP):
-                if not pieces:
-                    timings["first_token_s"] = time.perf_counter() - start
-                pieces.append(piece)
-                yield piece
-        vocabulary = self.retriever.index.bm25.vocabulary
-        answer = finish(question, query, "".join(pieces), hits, prompt.passages, language, vocabulary)
-        if self.refocus(answer):
-            second_start = time.perf_counter()
-            answer = self.second_look(answer, history, language)
-            timings["second_look_s"] = time.perf_counter() - second_start
+        parts = split_question(question) if language == Language.CHINESE else [Part(question)]
+        passages: list[Hit] = []  # of all parts, numbered together
+        answers: list[tuple[str, Answer]] = []
+        several = len(parts) > 1
+        for i, part in enumerate(parts):
+            t = time.perf_counter()
+            query = self.query(part.question, history)
+            if language != Language.CHINESE:
+                timings["translate_s"] = time.perf_counter() - t
+            hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters)
+            spent = time.perf_counter() - t - timings.get("translate_s", 0.0)
+            timings["retrieval_s"] = timings.get("retrieval_s", 0.0) + spent
+            numbers = {n: _number(passages, hit) for n, hit in enumerate(hits, 1)} if several else None
+            if numbers is not None:
+                yield ("\n" if i else "") + f"{part.subject}："
+            answer = yield from self._answer(
+                part.question, query, hits, history, language, start, timings, numbers
+            )
+            answers.append((part.subject, answer.renumbered(numbers, passages) if several else answer))
+        if several:
+            answer = merge(question, contextual_query(question, history), answers, language)
+        else:
+            answer = answers[0][1]
         timings["total_s"] = time.perf_counter() - start
         answer.timings = timings
         yield answer
+
+    def _answer(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        history: list[str] | None,
+        language: Language,
+        start: float,
+        timings: dict[str, float],
+        numbers: dict[int, int] | None = None,
+    ) -> collections.abc.Generator[str, None, Answer]:
+        """The model's reply to ``question`` from ``hits``, streamed (its markers renumbered by
+        ``numbers``, if given), then its check and, if needed, the second look; records the first token's
+        time after ``start`` and the second look's in ``timings``."""
+        prompt = build_prompt(question, query, hits, self.config.context_chars, history, language)
+        reply: list[str] = []
+        if hits:
+            generator = self.load_generator()
+            pieces = _kept(generator.stream(prompt.messages, self.config.max_answer_tokens, STOP), reply)
+            for piece in renumbered(pieces, numbers) if numbers else pieces:
+                timings.setdefault("first_token_s", time.perf_counter() - start)
+                yield piece
+        vocabulary = self.retriever.index.bm25.vocabulary
+        answer = finish(question, query, "".join(reply), hits, prompt.passages, language, vocabulary)
+        if self.refocus(answer):
+            t = time.perf_counter()
+            answer = self.second_look(answer, history, language)
+            timings["second_look_s"] = timings.get("second_look_s", 0.0) + time.perf_counter() - t
+        return answer
 
     def refocus(self, answer: Answer) -> list[int]:
         """The passages to ask again with (sets ``answer.refocus``): those about the question when the
@@ -195,3 +232,19 @@ class Pipeline:
         """
         check_question(profile.text, self.config.max_question_chars)
         return self.matcher.match(profile, k, in_force_only)
+
+
+def _kept(pieces: Iterable[str], into: list[str]) -> Iterator[str]:
+    """``pieces``, each also appended to ``into``."""
+    for piece in pieces:
+        into.append(piece)
+        yield piece
+
+
+def _number(passages: list[Hit], hit: Hit) -> int:
+    """The number of ``hit`` among ``passages`` (from 1), appended to them if not there yet."""
+    for n, given in enumerate(passages, 1):
+        if given.chunk.chunk_id == hit.chunk.chunk_id:
+            return n
+    passages.append(hit)
+    return len(passages)

@@ -11,6 +11,7 @@ from qa.answering import (
     INSTRUCTION_OTHER,
     NOT_FOUND,
     QUOTE_CHARS,
+    Answer,
     build_prompt,
     check_reply,
     claims,
@@ -19,7 +20,10 @@ from qa.answering import (
     excerpt,
     finish,
     label,
+    leveled_elsewhere,
+    merge,
     number_in,
+    renumbered,
 )
 from qa.config import Config
 from qa.language import Language, detect
@@ -524,3 +528,61 @@ def test_where_a_rule_is_written_is_answered_from_the_best_passage_when_the_repl
     hits = pipeline.retriever.search(taxi, k=3)
     texts = [h.chunk.text for h in hits]
     assert finish(taxi, taxi, "见资料[7]。", hits, texts, vocabulary=vocabulary).abstained
+
+
+def test_answers_to_the_parts_of_a_question_make_one_answer_numbering_their_passages_together(
+    pipeline: Pipeline, wage_hits: list[Hit]
+):
+    plan_hits = pipeline.retriever.search("浙江妇女发展规划 孕产妇死亡率控制在多少", k=3)
+    assert "孕产妇死亡率" in plan_hits[0].chunk.text
+    figure = "7/10万"  # 孕产妇死亡率控制在 7/10 万以下
+
+    def answer(question: str, reply: str, hits: list[Hit]) -> Answer:
+        return finish(question, "q", reply, hits, [h.chunk.text for h in hits])
+
+    wage = answer("嘉兴最低工资是多少?", "最低月工资标准为2260元[1]。", wage_hits)
+    plan = answer("孕产妇死亡率要控制在多少?", f"控制在{figure}以下[1]。", plan_hits)
+    hangzhou = answer("杭州最低工资是多少?", "最低月工资标准为2260元[1]。", wage_hits)
+    assert not wage.abstained and not plan.abstained and hangzhou.abstained
+    passages = [*wage_hits, *plan_hits]  # the second part's passages come after the first's
+    after = {n: n + len(wage_hits) for n in range(1, len(plan_hits) + 1)}
+    same = {n: n for n in range(1, len(wage_hits) + 1)}
+    parts = [("嘉兴", wage.renumbered(same, passages)), ("孕产妇死亡率", plan.renumbered(after, passages))]
+    merged = merge("嘉兴最低工资和孕产妇死亡率分别是多少?", "q", parts)
+    first, second = merged.text.split("\n\n")[0].split("\n")
+    assert first == "嘉兴：最低月工资标准为2260元[1]。" and second.endswith(
+        f"{figure}以下[{1 + len(wage_hits)}]。"
+    )
+    assert not merged.abstained and merged.cited == [1, 1 + len(wage_hits)] and merged.passages == passages
+    assert merged.text.count("已失效") == 1 and merged.text.endswith("）。")  # the plan's note, last
+    partly = merge("嘉兴和杭州的最低工资分别是多少?", "q", [("嘉兴", wage), ("杭州", hangzhou)])
+    assert not partly.abstained and partly.text.split("\n")[1] == f"杭州：{NOT_FOUND}。"
+    assert "资料中相近的内容" not in partly.text  # said once for the whole question, when no part is answered
+    neither = merge("杭州和湖州的最低工资分别是多少?", "q", [("杭州", hangzhou), ("湖州", hangzhou)])
+    assert neither.abstained and neither.text.startswith(NOT_FOUND) and "资料中相近的内容" in neither.text
+
+
+def test_streamed_markers_are_renumbered_even_when_cut_between_pieces():
+    pieces = list(renumbered(["为2260元[", "1", "]，见【2】与[1, 3", "]。"], {1: 4, 2: 5, 3: 6}))
+    assert "".join(pieces) == "为2260元[4]，见[5]与[4, 6]。"
+    assert not any(re.search(r"\[\d*$|^\d", piece) for piece in pieces)
+
+
+def test_figure_stated_of_another_level_than_the_one_asked_abstains(pipeline: Pipeline):
+    hit = next(
+        h
+        for h in pipeline.retriever.search("嘉兴 新认定的省级重点企业研究院 奖励多少万元", k=5)
+        if "省级重点企业研究院(含农业)" in h.chunk.text
+    )
+
+    def ask(question: str, reply: str) -> Answer:
+        return finish(question, "q", reply, [hit], [hit.chunk.text])
+
+    # 300 万元 is said of 省级 research institutes only: not an answer for a 市级 one
+    assert ask("嘉兴认定为市级新型研发机构的,能拿到多少万元奖励?", "能拿到300万元奖励[1]。").abstained
+    assert not ask("嘉兴对新认定的省级重点企业研究院奖励多少?", "奖励300万元[1]。").abstained
+    # the sentence with 20 万元 names 国家级、省级、市级 technology centres, the 市级 one among them
+    assert not ask("嘉兴对市级制造业企业技术中心奖励多少?", "奖励20万元[1]。").abstained
+    assert not leveled_elsewhere(
+        "嘉兴市级项目补助多少?", ["100万元"], hit.chunk.text
+    )  # 实施市级科技项目…100 万元

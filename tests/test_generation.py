@@ -18,7 +18,7 @@ import pytest
 from conftest import run_batch
 
 from qa import evaluation as ev
-from qa.answering import build_prompt, finish
+from qa.answering import NOT_FOUND, build_prompt, finish
 from qa.cli import main
 from qa.config import ROOT, Config
 from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load_generator, resolve_llm_model
@@ -146,6 +146,16 @@ def test_unanswerable_question_abstains(pipeline: Pipeline):
     answer = pipeline.ask("嘉兴市出租车的起步价是多少元?")
     assert answer.abstained
     assert answer.text.startswith("资料中未提及") and answer.cited == []
+
+
+def test_a_question_on_several_things_is_answered_for_each(pipeline: Pipeline):
+    *pieces, answer = pipeline.ask_stream("嘉兴市和湖州市的最低工资标准分别是多少?")
+    assert not answer.abstained, answer.reply
+    jiaxing, huzhou = answer.text.split("\n\n")[0].split("\n")
+    assert "嘉兴" in jiaxing and "2260" in jiaxing  # the corpus has Jiaxing's wage notice, not Huzhou's
+    assert huzhou == f"湖州市：{NOT_FOUND}。"
+    assert any("2260" in answer.passages[n - 1].chunk.text for n in answer.cited)
+    assert "".join(pieces).startswith("嘉兴市：") and "\n湖州市：" in "".join(pieces)
 
 
 def test_streamed_pieces_make_the_reply(pipeline: Pipeline):

@@ -1,0 +1,59 @@
+"""Splitting a question that asks the same of several things into one question for each (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.decomposition import Part, split_question
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        (  # joined years: the noun before the first year is shared, not joined
+            "常住人口城镇化率2025年和2035年分别要达到多少?",
+            [
+                ("常住人口城镇化率2025年要达到多少?", "2025年"),
+                ("常住人口城镇化率2035年要达到多少?", "2035年"),
+            ],
+        ),
+        (  # 各 before a verb, the joined places far before it
+            "嘉兴和湖州搞执法改革,除统一目录外,各把多少个领域纳入综合执法?",
+            [
+                ("嘉兴搞执法改革,除统一目录外,把多少个领域纳入综合执法?", "嘉兴"),
+                ("湖州搞执法改革,除统一目录外,把多少个领域纳入综合执法?", "湖州"),
+            ],
+        ),
+        (  # whole clauses between commas
+            "那份促进新型研发机构发展的意见,和三年行动计划,分别从什么时候施行?",
+            [
+                ("那份促进新型研发机构发展的意见从什么时候施行?", "那份促进新型研发机构发展的意见"),
+                ("三年行动计划从什么时候施行?", "三年行动计划"),
+            ],
+        ),
+        (  # three things, the rest of the question kept
+            "浙江、江苏和上海的最低工资分别是多少?各自从哪天起执行?",
+            [
+                ("浙江的最低工资是多少?各自从哪天起执行?", "浙江"),
+                ("江苏的最低工资是多少?各自从哪天起执行?", "江苏"),
+                ("上海的最低工资是多少?各自从哪天起执行?", "上海"),
+            ],
+        ),
+    ],
+)
+def test_things_asked_about_one_by_one_give_a_question_each(question: str, expected: list[tuple[str, str]]):
+    assert split_question(question) == [Part(q, subject) for q, subject in expected]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "嘉兴的最低工资标准是多少?",  # one thing
+        "高新区和开发区有什么区别?",  # joined, but compared, not asked about one by one
+        "各地的补贴标准是多少?",  # 各 of 各地
+        "企业和高校是什么关系?补贴分别是多少?",  # the joined things are in another sentence
+        "浙江省人民政府关于加快促进高新区发展的意见是哪天施行的?",
+    ],
+)
+def test_a_question_asking_one_thing_is_kept_whole(question: str):
+    assert split_question(question) == [Part(question)]
