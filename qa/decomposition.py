@@ -85,8 +85,10 @@ def _clauses(words: list[str], join: int, each: int) -> tuple[list[Span], int]:
 
 
 def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Span], int]:
-    """``A、B和C分别``: the joined things are runs of nouns, names and figures; the first is cut to the
-    shape of the last when it ends with it (城镇化率2025年和2035年: the years are joined)."""
+    """``A、B和C分别``: the joined things are runs of nouns, names and figures. The first is cut to the
+    shape of the last when it ends with it (城镇化率2025年和2035年: the years are joined); the last is cut
+    to the levels or places that the others are made of, the rest being what they share
+    (省级和市级企业研究院: 企业研究院 is said of both)."""
     nominal = [flag.startswith(_NOMINAL) for _, flag in tokens]
     last = join + 1
     while last < each and nominal[last]:
@@ -104,4 +106,18 @@ def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Spa
     (a, b), (c, d) = spans[0], spans[-1]
     if b - a > d - c and [f for _, f in tokens[b - (d - c) : b]] == [f for _, f in tokens[c:d]]:
         spans[0] = (b - (d - c), b)
+    kinds = {_kind(token) for a, b in spans[:-1] for token in tokens[a:b]}
+    if len(kinds) == 1 and None not in kinds:
+        end = c
+        while end < d and _kind(tokens[end]) in kinds:
+            end += 1
+        if end > c:
+            spans[-1] = (c, end)
+            return spans, end
     return spans, last
+
+
+def _kind(token: tuple[str, str]) -> str | None:
+    """``level`` for 省级, 国家级…; ``place`` for a place name; else none."""
+    word, flag = token
+    return "level" if word.endswith("级") else "place" if flag == "ns" else None
