@@ -49,7 +49,7 @@ def split_question(question: str) -> list[Part]:
     joins = [i for i in range(start + 1, each) if words[i] in _CONJUNCTIONS]
     if not joins:
         return whole
-    spans, end = (
+    spans, end, shared = (
         _clauses(words, joins[-1], each)
         if words[joins[-1] - 1] in _COMMAS
         else _runs(tokens, joins[-1], each)
@@ -58,8 +58,8 @@ def split_question(question: str) -> list[Part]:
         return whole
     before = "".join(words[: spans[0][0]])
     after = "".join(w for i, w in enumerate(words[end:], end) if i != each)
-    subjects = ["".join(words[a:b]) for a, b in spans]
-    return [Part(before + subject + after, subject) for subject in subjects]
+    head = "".join(words[end:shared])  # what joined levels or places are levels or places of
+    return [Part(before + "".join(words[a:b]) + after, "".join(words[a:b]) + head) for a, b in spans]
 
 
 def _each(tokens: list[tuple[str, str]]) -> int | None:
@@ -71,9 +71,9 @@ def _each(tokens: list[tuple[str, str]]) -> int | None:
     return None
 
 
-def _clauses(words: list[str], join: int, each: int) -> tuple[list[Span], int]:
+def _clauses(words: list[str], join: int, each: int) -> tuple[list[Span], int, int]:
     """``A,和B,分别``: the joined things are whole clauses, from the punctuation before to the one after;
-    their spans and where the part asked of each begins."""
+    their spans, where the rest of the question begins, and where what they share ends (nothing)."""
     first = join - 1
     while first > 0 and words[first - 1] not in _BOUNDARIES:
         first -= 1
@@ -81,14 +81,15 @@ def _clauses(words: list[str], join: int, each: int) -> tuple[list[Span], int]:
     while last < each and words[last] not in _BOUNDARIES:
         last += 1
     end = last + 1 if last < each and words[last] in _COMMAS else last
-    return [(first, join - 1), (join + 1, last)], end
+    return [(first, join - 1), (join + 1, last)], end, end
 
 
-def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Span], int]:
+def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Span], int, int]:
     """``A、B和C分别``: the joined things are runs of nouns, names and figures. The first is cut to the
     shape of the last when it ends with it (城镇化率2025年和2035年: the years are joined); the last is cut
     to the levels or places that the others are made of, the rest being what they share
-    (省级和市级企业研究院: 企业研究院 is said of both)."""
+    (省级和市级企业研究院: 企业研究院 is said of both). Their spans, where the rest of the question begins,
+    and where what they share ends."""
     nominal = [flag.startswith(_NOMINAL) for _, flag in tokens]
     last = join + 1
     while last < each and nominal[last]:
@@ -113,8 +114,8 @@ def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Spa
             end += 1
         if end > c:
             spans[-1] = (c, end)
-            return spans, end
-    return spans, last
+            return spans, end, last
+    return spans, last, last
 
 
 def _kind(token: tuple[str, str]) -> str | None:

@@ -33,13 +33,16 @@ from qa.decomposition import Part, split_question
         ),
         (  # levels joined before what they are levels of: that is said of each
             "省级和市级企业研究院分别奖励多少万元?",
-            [("省级企业研究院奖励多少万元?", "省级"), ("市级企业研究院奖励多少万元?", "市级")],
+            [
+                ("省级企业研究院奖励多少万元?", "省级企业研究院"),
+                ("市级企业研究院奖励多少万元?", "市级企业研究院"),
+            ],
         ),
         (  # places joined (the second a city and its district) before what they share
             "杭州和金华市婺城区国家高新区分别要进入全国前几位?",
             [
-                ("杭州国家高新区要进入全国前几位?", "杭州"),
-                ("金华市婺城区国家高新区要进入全国前几位?", "金华市婺城区"),
+                ("杭州国家高新区要进入全国前几位?", "杭州国家高新区"),
+                ("金华市婺城区国家高新区要进入全国前几位?", "金华市婺城区国家高新区"),
             ],
         ),
         (  # three things, the rest of the question kept
