@@ -710,7 +710,6 @@ def _last_item(hits: list[Hit], n: int, figures: list[str]) -> int:
     """The given passage holding the last item of the numbered list that passage ``n`` belongs to, when
     the answer's ``figures`` state that last number (a list's total is proved by its last item: 13 by
     ``序号13``, not by items 1-12); else ``n``."""
-
     c = hits[n - 1].chunk
     last = c.list_items.rpartition("-")[2]
     if not last or all(_split_figure(x)[0] != last for x in figures):
@@ -812,11 +811,10 @@ def merge(
     lines: list[str] = []
     extras: dict[str, None] = {}
     for subject, answer in parts:
-        paragraphs = answer.text.split("\n\n")
-        said = "\n\n".join(p for p in paragraphs if not p.startswith(added))
-        if answer.abstained:
-            said = words["not_found"]
-        else:
+        said = words["not_found"]
+        if not answer.abstained:
+            paragraphs = answer.text.split("\n\n")
+            said = "\n\n".join(p for p in paragraphs if not p.startswith(added))
             extras.update(dict.fromkeys(p for p in paragraphs if p.startswith(added)))
         lines.append(said if subject in said else f"{subject}：{said}")
     tail = sorted(extras, key=lambda p: p.startswith(words["note"]))  # validity notes last

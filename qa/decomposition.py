@@ -107,7 +107,7 @@ def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Spa
     (a, b), (c, d) = spans[0], spans[-1]
     if b - a > d - c and [f for _, f in tokens[b - (d - c) : b]] == [f for _, f in tokens[c:d]]:
         spans[0] = (b - (d - c), b)
-    kinds = {_kind(token) for a, b in spans[:-1] for token in tokens[a:b]}
+    kinds = {_kind(token) for start, stop in spans[:-1] for token in tokens[start:stop]}
     if len(kinds) == 1 and None not in kinds:
         end = c
         while end < d and _kind(tokens[end]) in kinds:

@@ -142,7 +142,7 @@ class Pipeline:
             spent = time.perf_counter() - t - timings.get("translate_s", 0.0)
             timings["retrieval_s"] = timings.get("retrieval_s", 0.0) + spent
             numbers = {n: _number(passages, hit) for n, hit in enumerate(hits, 1)} if several else None
-            if numbers is not None:
+            if several:
                 yield ("\n" if i else "") + f"{part.subject}："
             answer = yield from self._answer(
                 part.question, query, hits, history, language, start, timings, numbers
