@@ -201,7 +201,9 @@ def _unit_at(text: str, at: int) -> str:
 def number_in(figure: str, text: str) -> bool:
     """Whether ``text`` (normalised) states ``figure``, a number with or without its unit (``12800万吨``),
     as digits or, for small counts, in Chinese. A unit must not contradict the text's: 12800 亿元 does not
-    state 12800 万吨, while a bare 35000 (a table cell, its unit in the header) or 20 万元 states 20 万."""
+    state 12800 万吨, while a bare 35000 (a table cell, its unit in the header) or 20 万元 states 20 万. A
+    count in Chinese states a figure with a unit only with that unit: 一小时 states 1 小时, 一批 does not
+    (一 is in too many words: 统一, 一体化); 百分之七十 states 70%."""
     number, unit = _split_figure(figure)
     for match in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
         written = _unit_at(text, match.end())
@@ -209,7 +211,12 @@ def number_in(figure: str, text: str) -> bool:
             return True
     if not number.isdigit() or int(number) >= 100:
         return False
-    return bool(re.search(rf"(?<![{_CN_NUMERALS}]){_cn_number(int(number))}(?![{_CN_NUMERALS}])", text))
+    pattern = rf"(?<![{_CN_NUMERALS}]){_cn_number(int(number))}(?![{_CN_NUMERALS}])"
+    for m in re.finditer(pattern, text):
+        written = "%" if text.endswith("百分之", 0, m.start()) else _unit_at(text, m.end())
+        if not unit or written.startswith(unit):
+            return True
+    return False
 
 
 def _split_figure(figure: str) -> tuple[str, str]:

@@ -180,6 +180,9 @@ def test_numbers_written_in_chinese_count():
     assert not number_in("22", "2260元")
     assert number_in("22", "调整为22元")
     assert not number_in("10", "浙江国资国企“十四五”规划") and not number_in("4", "十四五")
+    assert number_in("1小时", "每天锻炼一小时") and number_in("10年", "连续十年")
+    assert not number_in("1小时", "建立一批校外劳动实践基地")  # 一 with another unit, or none
+    assert number_in("70%", "不低于奖励总额的百分之七十") and not number_in("70%", "七十周岁")
 
 
 def test_a_figure_stated_with_another_unit_is_another_figure():
