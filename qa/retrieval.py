@@ -199,7 +199,9 @@ class DocumentPrior:
 
     When the question names a document (``商务“十四五”规划定的…目标``), only the naming words count,
     with ``named_weight``: the other words are about the content (社会消费品, 目标) and would lift a
-    document whose title happens to hold them. Otherwise all its words count, with ``other_weight``.
+    document whose title happens to hold them. The documents whose names hold less of the name than the
+    best one are lifted the less, in proportion: every plan shares the 十四五规划 of 省“十四五”规划纲要,
+    the outline alone its 纲要. Otherwise all its words count, with ``other_weight``.
     A question that names one place (嘉兴) also lifts, by ``place_weight``, the documents issued there.
 
     Args:
@@ -242,6 +244,8 @@ class DocumentPrior:
         weights = np.array([sum(self.idf.get(b, 0.0) for b in q & grams) for grams in self.doc_grams])
         scale = self.named_weight if spans else self.other_weight
         lift = scale * np.minimum(weights / self.saturation, 1.0)
+        if spans and weights.max() > 0:  # a share of the name: 十四五规划 of 省“十四五”规划纲要
+            lift *= weights / weights.max()
         places = {p for p in self.places if p in query}
         if len(places) == 1:
             lift += self.place_weight * (self.doc_places == places.pop())

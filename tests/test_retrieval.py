@@ -95,6 +95,21 @@ def test_naming_a_plan_finds_that_plan_first(pipeline: Pipeline):
     assert top.doc_number == "浙政办发〔2021〕31号" and "32000" in top.text
 
 
+def test_a_document_sharing_part_of_the_name_is_lifted_less(pipeline: Pipeline):
+    """Every plan shares 十四五规划 with 省“十四五”规划纲要; the outline alone its 纲要. The
+    social-development plan, which states the same 75% 城镇化率, is lifted in proportion and no longer
+    outranks the outline's target clause."""
+    prior = pipeline.retriever.prior
+    scores = prior.scores("省“十四五”规划纲要里,城镇化率要达到多少")
+    lift = {key[2]: float(score) for key, score in zip(prior.doc_keys, scores, strict=True)}
+    outline = lift["浙江省国民经济和社会发展第十四个五年规划和二〇三五年远景目标纲要"]
+    social = next(v for title, v in lift.items() if "社会发展“十四五”规划" in title)
+    assert outline > 2 * social > 0
+    hits = pipeline.search("省“十四五”规划纲要里,常住人口城镇化率2025年要达到多少?", k=3)
+    assert any("常住人口城镇化率达到75%左右" in h.chunk.text.replace(" ", "") for h in hits)
+    assert all(h.chunk.doc_title.endswith("远景目标纲要") for h in hits)
+
+
 def test_a_year_in_arabic_digits_finds_it_written_in_chinese(pipeline: Pipeline):
     """The outline writes 二〇三五年; questions write 2035年. BM25 reads both as 2035."""
     assert "2035" in tokenize("到二〇三五年,全省将基本实现高水平现代化")
