@@ -87,8 +87,9 @@ def _clauses(words: list[str], join: int, each: int) -> tuple[list[Span], int, i
 def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Span], int, int]:
     """``A、B和C分别``: the joined things are runs of nouns, names and figures. The first is cut to the
     shape of the last when it ends with it (城镇化率2025年和2035年: the years are joined); the last is cut
-    to the levels or places that the others are made of, the rest being what they share
-    (省级和市级企业研究院: 企业研究院 is said of both). Their spans, where the rest of the question begins,
+    to the levels or places that the others are made of, or to its first word when the others are one
+    word of its kind each, the rest being what they share (省级和市级企业研究院: 企业研究院 is said of both;
+    妇女和儿童发展规划: 发展规划). Their spans, where the rest of the question begins,
     and where what they share ends."""
     nominal = [flag.startswith(_NOMINAL) for _, flag in tokens]
     last = join + 1
@@ -108,13 +109,19 @@ def _runs(tokens: list[tuple[str, str]], join: int, each: int) -> tuple[list[Spa
     if b - a > d - c and [f for _, f in tokens[b - (d - c) : b]] == [f for _, f in tokens[c:d]]:
         spans[0] = (b - (d - c), b)
     kinds = {_kind(token) for start, stop in spans[:-1] for token in tokens[start:stop]}
+    end = c
     if len(kinds) == 1 and None not in kinds:
-        end = c
         while end < d and _kind(tokens[end]) in kinds:
             end += 1
-        if end > c:
-            spans[-1] = (c, end)
-            return spans, end, last
+    elif (
+        d - c > 1
+        and all(stop - start == 1 for start, stop in spans[:-1])
+        and {tokens[start][1] for start, _ in spans[:-1]} == {tokens[c][1]}
+    ):
+        end = c + 1  # 妇女和儿童发展规划: single words joined before what they share
+    if end > c:
+        spans[-1] = (c, end)
+        return spans, end, last
     return spans, last, last
 
 

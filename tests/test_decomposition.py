@@ -45,6 +45,13 @@ from qa.decomposition import Part, split_question
                 ("金华市婺城区国家高新区要进入全国前几位?", "金华市婺城区国家高新区"),
             ],
         ),
+        (  # single words joined before what they share
+            "妇女和儿童发展规划分别是哪天印发的?",
+            [
+                ("妇女发展规划是哪天印发的?", "妇女发展规划"),
+                ("儿童发展规划是哪天印发的?", "儿童发展规划"),
+            ],
+        ),
         (  # three things, the rest of the question kept
             "浙江、江苏和上海的最低工资分别是多少?各自从哪天起执行?",
             [
