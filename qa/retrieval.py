@@ -201,7 +201,8 @@ class DocumentPrior:
     with ``named_weight``: the other words are about the content (社会消费品, 目标) and would lift a
     document whose title happens to hold them. The documents whose names hold less of the name than the
     best one are lifted the less, in proportion: every plan shares the 十四五规划 of 省“十四五”规划纲要,
-    the outline alone its 纲要. Otherwise all its words count, with ``other_weight``.
+    the outline alone its 纲要. A question naming several documents lifts each by the name that names it
+    best. Otherwise all its words count, with ``other_weight``.
     A question that names one place (嘉兴) also lifts, by ``place_weight``, the documents issued there.
 
     Args:
@@ -240,16 +241,22 @@ class DocumentPrior:
         """Per document: 0 when the question shares no distinctive name bigram with it, the weight from
         ``saturation`` on."""
         spans = named_spans(query)
-        q = set().union(*map(_ngrams, spans)) if spans else _ngrams(query)
-        weights = np.array([sum(self.idf.get(b, 0.0) for b in q & grams) for grams in self.doc_grams])
-        scale = self.named_weight if spans else self.other_weight
-        lift = scale * np.minimum(weights / self.saturation, 1.0)
-        if spans and weights.max() > 0:  # a share of the name: 十四五规划 of 省“十四五”规划纲要
-            lift *= weights / weights.max()
+        if spans:  # each document by the name that names it best
+            lift = np.max([self._lift(_ngrams(span), self.named_weight, True) for span in spans], axis=0)
+        else:
+            lift = self._lift(_ngrams(query), self.other_weight, False)
         places = {p for p in self.places if p in query}
         if len(places) == 1:
             lift += self.place_weight * (self.doc_places == places.pop())
         return lift
+
+    def _lift(self, grams: set[str], scale: float, named: bool) -> np.ndarray:
+        """Per document: ``scale`` times its share of ``saturation`` in the IDF of the ``grams`` its names
+        hold; for a ``named`` document, times its share of the best-named one's (a share of the name:
+        十四五规划 of 省“十四五”规划纲要)."""
+        weights = np.array([sum(self.idf.get(b, 0.0) for b in grams & names) for names in self.doc_grams])
+        lift = scale * np.minimum(weights / self.saturation, 1.0)
+        return lift * weights / weights.max() if named and weights.max() > 0 else lift
 
 
 class Retriever:

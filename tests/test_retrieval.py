@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import run_batch
 
@@ -108,6 +109,12 @@ def test_a_document_sharing_part_of_the_name_is_lifted_less(pipeline: Pipeline):
     hits = pipeline.search("省“十四五”规划纲要里,常住人口城镇化率2025年要达到多少?", k=3)
     assert any("常住人口城镇化率达到75%左右" in h.chunk.text.replace(" ", "") for h in hits)
     assert all(h.chunk.doc_title.endswith("远景目标纲要") for h in hits)
+    # two documents named: each is lifted by its own name as much as when it is named alone
+    shop, sea = "商务“十四五”规划说是全球第几大加油港?", "海洋经济“十四五”规划定的目标是多少?"
+    both, alone = prior.scores(shop + sea), np.maximum(prior.scores(shop), prior.scores(sea))
+    named = [i for i, key in enumerate(prior.doc_keys) if "商务高质量" in key[2] or "海洋经济发展" in key[2]]
+    others = max(v for i, v in enumerate(both) if i not in named)
+    assert all(both[i] == pytest.approx(alone[i]) and both[i] > 2 * others for i in named)
 
 
 def test_a_year_in_arabic_digits_finds_it_written_in_chinese(pipeline: Pipeline):
