@@ -113,7 +113,7 @@ _YEAR = re.compile(r"((?:19|20)\d\d)年")
 _LEVEL = re.compile(r"(国家|省|市|县|区)级")
 """A level of government that an award or a body belongs to."""
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．]|[(（]\d{1,2}[)）])(?!\d)")
-"""The number of a list item (``1.``, ``2、``, ``(3)``) that starts a statement: not a claim."""
+"""The number of a list item (``1.``, ``2、``, ``(3)``) that starts a line: not a claim."""
 _ASKING = set(
     "规定 要求 提出 文件 哪家 哪份 哪条 哪些 哪里 哪几 几个 什么 多少 是否 可以 分别 浙江 浙江省 "
     "一个 这个 时候".split()
@@ -228,7 +228,7 @@ def _split_figure(figure: str) -> tuple[str, str]:
 def claims(text: str, question: str) -> list[str]:
     """The figures, each with its unit, that ``text`` states (markers and list numbers aside) and
     ``question`` does not: what the text claims, which a passage must state."""
-    said = norm(_LIST_NUMBER.sub("", _MARKER.sub("", text)))
+    said = norm(unmarked(text))
     asked = norm(question)
     return [
         m.group() + _unit_at(said, m.end()) for m in _NUMBER.finditer(said) if not number_in(m.group(), asked)
@@ -319,7 +319,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         statement = text[start:end]
         stated = markers(statement)
         own = stated or fallback or markers(text)
-        bare = _LIST_NUMBER.sub("", _MARKER.sub("", statement))
+        bare = unmarked(statement)
         figures = claims(statement, question)
         stating = [n for n in given if all(number_in(x, normalised[n - 1]) for x in figures)]
         content = _bigrams(bare) - asked

@@ -188,6 +188,8 @@ def test_numbers_written_in_chinese_count():
 def test_a_figure_stated_with_another_unit_is_another_figure():
     marine = "力争全省海洋生产总值突破12800亿元、占全省GDP比重达到15%"
     assert claims("海水养殖产量要达到12800万吨[1]。", "海水养殖产量要达到多少万吨?") == ["12800万吨"]
+    # the numbers of a list's items, on any line, are not claims; its figures are
+    assert claims("1. 女性比例逐步提高[1]。\n2. 达到30%以上[2]。", "比例是多少?") == ["30%"]
     assert not number_in("12800万吨", marine)
     assert number_in("12800亿元", marine) and number_in("12800", marine) and number_in("15%", marine)
     assert number_in("35000亿元", "指标名称:社会消费品零售总额;2025年:35000;")  # the unit in the header
