@@ -242,21 +242,23 @@ class DocumentPrior:
         ``saturation`` on."""
         spans = named_spans(query)
         if spans:  # each document by the name that names it best
-            lift = np.max([self._lift(_ngrams(span), self.named_weight, True) for span in spans], axis=0)
+            lift = np.max([self._lift(_ngrams(span), named=True) for span in spans], axis=0)
         else:
-            lift = self._lift(_ngrams(query), self.other_weight, False)
+            lift = self._lift(_ngrams(query), named=False)
         places = {p for p in self.places if p in query}
         if len(places) == 1:
             lift += self.place_weight * (self.doc_places == places.pop())
         return lift
 
-    def _lift(self, grams: set[str], scale: float, named: bool) -> np.ndarray:
-        """Per document: ``scale`` times its share of ``saturation`` in the IDF of the ``grams`` its names
-        hold; for a ``named`` document, times its share of the best-named one's (a share of the name:
-        十四五规划 of 省“十四五”规划纲要)."""
+    def _lift(self, grams: set[str], named: bool) -> np.ndarray:
+        """Per document: ``named_weight`` (``other_weight`` for grams not from a name) times its share of
+        ``saturation`` in the IDF of the ``grams`` its names hold; for a ``named`` document, times its share
+        of the best-named one's (a share of the name: 十四五规划 of 省“十四五”规划纲要)."""
         weights = np.array([sum(self.idf.get(b, 0.0) for b in grams & names) for names in self.doc_grams])
+        scale = self.named_weight if named else self.other_weight
         lift = scale * np.minimum(weights / self.saturation, 1.0)
-        return lift * weights / weights.max() if named and weights.max() > 0 else lift
+        best = weights.max()
+        return lift * weights / best if named and best > 0 else lift
 
 
 class Retriever:
