@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "11"
+CHUNKER_VERSION = "12"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -26,11 +26,12 @@ _LEVELS: list[tuple[float, re.Pattern[str]]] = [
     (1.0, re.compile(r"^[一二三四五六七八九十]+、")),
     (1.5, re.compile(r"^第[一二三四五六七八九十百]+条")),
     (2.0, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
-    (2.5, re.compile(r"^(专栏|表)\s*\d+")),
+    (2.5, re.compile(r"^(专栏|表)\s*\d+")),  # _BOX_LEVEL
     (3.0, re.compile(r"^\d{1,3}\s*[.．、](?!\d)")),
     (4.0, re.compile(r"^[(（]\d{1,2}[)）]")),
     (5.0, re.compile(r"^——")),
 ]
+_BOX_LEVEL, _ITEM_LEVEL = 2.5, 3.0
 _LABEL_MAX = 40
 _MARKER = re.compile(r"^([(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+(?=[.．、-]|$))")
 """The number of a numbered heading (``3.`` -> ``3``, ``(二)`` -> ``(二)``), or the first number of a
@@ -105,7 +106,7 @@ class _Unit:
 
 def _units(doc: Document) -> list[_Unit]:
     """Group a document's blocks into clauses, each with its heading path."""
-    stack: list[tuple[float, str]] = []
+    stack: list[tuple[float, str, int | None]] = []  # open headings: level, label, number (see _after_box)
     units: list[_Unit] = []
     for block in doc.blocks:
         if block.kind == BlockKind.PART_TITLE:
@@ -113,7 +114,7 @@ def _units(doc: Document) -> list[_Unit]:
             units.append(_Unit([], [block], heading_only=True))
             continue
         if block.kind == BlockKind.TABLE_ROW:
-            path = [label for _, label in stack]
+            path = [label for _, label, _ in stack]
             if block.table and (not path or squash(path[-1]) != squash(block.table)):
                 path.append(block.table)  # a caption that is not a heading of its own
             path.append(_row_label(block.text))
@@ -123,20 +124,42 @@ def _units(doc: Document) -> list[_Unit]:
             continue  # a tab table's header row: every rebuilt row names its headers
         level = heading_level(block.text) if block.kind in (BlockKind.PARAGRAPH, BlockKind.CAPTION) else None
         if block.kind == BlockKind.PARAGRAPH and _CLOSING_CLAUSE.match(block.text):
-            stack = [(0.0, CLOSING_PATH)]
+            stack = [(0.0, CLOSING_PATH, None)]
             units.append(_Unit([CLOSING_PATH], [block]))
         elif level is not None:
+            number = _item_number(block.text) if level == _ITEM_LEVEL else None
+            if number is not None:
+                _after_box(stack, number)
+            displaced = None
             while stack and stack[-1][0] >= level:
-                stack.pop()
-            stack.append((level, heading_label(block.text)))
+                displaced = stack.pop()
+            if level == _BOX_LEVEL and displaced and displaced[0] in (_BOX_LEVEL, _ITEM_LEVEL):
+                number = displaced[2]  # the item before the box (or before the box before it)
+            stack.append((level, heading_label(block.text), number))
             heading_only = _heading_alone(block.text)
-            units.append(_Unit([label for _, label in stack], [block], heading_only=heading_only))
-        elif units and not units[-1].table and units[-1].path == [label for _, label in stack]:
+            units.append(_Unit([label for _, label, _ in stack], [block], heading_only=heading_only))
+        elif units and not units[-1].table and units[-1].path == [label for _, label, _ in stack]:
             units[-1].blocks.append(block)
             units[-1].heading_only = False
         else:
-            units.append(_Unit([label for _, label in stack], [block]))
+            units.append(_Unit([label for _, label, _ in stack], [block]))
     return units
+
+
+def _item_number(text: str) -> int | None:
+    m = re.match(r"\d+", text)
+    return int(m.group()) if m else None
+
+
+def _after_box(stack: list[tuple[float, str, int | None]], number: int) -> None:
+    """Close an open 专栏 box when item ``number`` continues the numbered items before it (``2.`` after
+    ``1.`` and 专栏1), not the box's own items (``4.`` after the box's ``3.``): a box has no closing mark."""
+    box = next((i for i, (level, _, _) in enumerate(stack) if level == _BOX_LEVEL), None)
+    if box is None or stack[box][2] is None:
+        return
+    inner = next((n for level, _, n in stack[box + 1 :] if level == _ITEM_LEVEL), None)
+    if number == stack[box][2] + 1 and inner != number - 1:
+        del stack[box:]
 
 
 def _row_label(row: str) -> str:
@@ -160,7 +183,7 @@ def _merge(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Unit]:
         prev = out[-1] if out else None
         if (
             prev is not None
-            and len(prev.text) + len(unit.text) <= max_chars
+            and len(prev.text) + 1 + len(unit.text) <= max_chars  # joined by a line break
             and _siblings(prev, unit, min_chars)
         ):
             prev.blocks.extend(unit.blocks)
