@@ -295,12 +295,13 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
             while j < len(lines) and "\t" in lines[j].text:
                 j += 1
             caption = _caption(doc)
-            rows = tables.tab_rows([lines[k].text for k in range(i, j)])
-            header = lines[i]
+            cells = [lines[k].text for k in range(i, j)]
+            rows, head = tables.tab_rows(cells), tables.header_lines(cells)
+            header = " ".join(texts[i : i + head]).replace("\t", " ")
             doc.blocks.append(
-                Block(texts[i].replace("\t", " "), header.start, header.end, BlockKind.CAPTION, part, caption)
+                Block(header, lines[i].start, lines[i + head - 1].end, BlockKind.CAPTION, part, caption)
             )
-            for k, row in enumerate(rows, start=i + 1):
+            for k, row in enumerate(rows, start=i + head):
                 doc.blocks.append(
                     Block(row, lines[k].start, lines[k].end, BlockKind.TABLE_ROW, part, caption)
                 )

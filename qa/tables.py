@@ -36,10 +36,13 @@ def format_row(headers: list[str], cells: list[str]) -> str:
 def tab_rows(lines: list[str]) -> list[str]:
     """Rows of a tab-separated table: one formatted line per data row.
 
-    The first line is the header row. An empty leading cell (a merged cell in the source) takes the
-    value of the row above, so every row can be read on its own.
+    The first line is the header row, or the first two (see :func:`header_lines`). An empty leading
+    cell (a merged cell in the source) takes the value of the row above, so every row can be read on
+    its own.
     """
     headers = [c.strip() for c in lines[0].split("\t")]
+    if header_lines(lines) == 2:
+        headers, lines = _two_level(headers, [c.strip() for c in lines[1].split("\t")]), lines[1:]
     while headers and not headers[-1]:
         headers.pop()
     if "" in headers:  # a header cell merged over several columns: name the cells from the right
@@ -53,6 +56,33 @@ def tab_rows(lines: list[str]) -> list[str]:
         above = cells
         rows.append(format_row(headers, cells))
     return rows
+
+
+def header_lines(lines: list[str]) -> int:
+    """How many of a tab-separated table's lines are its header: 2 when the second names the columns
+    under a cell merged over several of them (``风险级别`` then empty cells, over ``极高 高 中``), its
+    first cell empty; else 1."""
+    if len(lines) < 3:
+        return 1
+    headers, sub = ([c.strip() for c in line.split("\t")] for line in lines[:2])
+    spanned = [i for i, h in enumerate(headers) if i and not h]
+    two = (
+        bool(spanned)
+        and len(sub) == len(headers)
+        and not sub[0]
+        and all(sub[i] for i in spanned)
+        and not any(re.search(r"\d", c) for c in sub)
+    )
+    return 2 if two else 1
+
+
+def _two_level(headers: list[str], sub: list[str]) -> list[str]:
+    """One name per column from a two-level header: the merged cell above, then its own (``风险级别高``)."""
+    names, above = [], ""
+    for head, below in zip(headers, sub, strict=True):
+        above = head or above
+        names.append(f"{above}{below}" if head or below else "")
+    return names
 
 
 def _merge_two_level(headers: list[str], width: int) -> list[str]:
