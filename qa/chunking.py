@@ -20,18 +20,18 @@ CHUNKER_VERSION = "13"
 
 PATH_SEP = " > "
 
+_BOX_LEVEL, _ITEM_LEVEL = 2.5, 3.0  # a 专栏 box, and a numbered item (see _after_box)
 # (level, pattern); a heading's level decides which open headings it closes
 _LEVELS: list[tuple[float, re.Pattern[str]]] = [
     (0.0, re.compile(r"^第[一二三四五六七八九十百]+[章编]")),
     (1.0, re.compile(r"^[一二三四五六七八九十]+、")),
     (1.5, re.compile(r"^第[一二三四五六七八九十百]+条")),
     (2.0, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
-    (2.5, re.compile(r"^(专栏|表)\s*\d+")),  # _BOX_LEVEL
-    (3.0, re.compile(r"^\d{1,3}\s*[.．、](?!\d)")),
+    (_BOX_LEVEL, re.compile(r"^(专栏|表)\s*\d+")),
+    (_ITEM_LEVEL, re.compile(r"^\d{1,3}\s*[.．、](?!\d)")),
     (4.0, re.compile(r"^[(（]\d{1,2}[)）]")),
     (5.0, re.compile(r"^——")),
 ]
-_BOX_LEVEL, _ITEM_LEVEL = 2.5, 3.0
 _LABEL_MAX = 40
 _MARKER = re.compile(r"^([(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十\d]+(?=[.．、-]|$))")
 """The number of a numbered heading (``3.`` -> ``3``, ``(二)`` -> ``(二)``), or the first number of a
@@ -127,7 +127,7 @@ def _units(doc: Document) -> list[_Unit]:
             stack = [(0.0, CLOSING_PATH, None)]
             units.append(_Unit([CLOSING_PATH], [block]))
         elif level is not None:
-            number = _item_number(block.text) if level == _ITEM_LEVEL else None
+            number = int(_ITEM.match(block.text).group(1)) if level == _ITEM_LEVEL else None
             if number is not None:
                 _after_box(stack, number)
             displaced = None
@@ -144,11 +144,6 @@ def _units(doc: Document) -> list[_Unit]:
         else:
             units.append(_Unit([label for _, label, _ in stack], [block]))
     return units
-
-
-def _item_number(text: str) -> int | None:
-    m = re.match(r"\d+", text)
-    return int(m.group()) if m else None
 
 
 def _after_box(stack: list[tuple[float, str, int | None]], number: int) -> None:
