@@ -13,14 +13,15 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from qa.parsing import Block, BlockKind, Document, squash
+from qa.parsing import ATTACHMENT, Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "13"
+CHUNKER_VERSION = "14"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
 
 _BOX_LEVEL, _ITEM_LEVEL = 2.5, 3.0  # a 专栏 box, and a numbered item (see _after_box)
+_ATTACHED_LEVEL = -1.0  # an attachment, above all of its headings
 # (level, pattern); a heading's level decides which open headings it closes
 _LEVELS: list[tuple[float, re.Pattern[str]]] = [
     (0.0, re.compile(r"^第[一二三四五六七八九十百]+[章编]")),
@@ -109,9 +110,9 @@ def _units(doc: Document) -> list[_Unit]:
     stack: list[tuple[float, str, int | None]] = []  # open headings: level, label, number (see _after_box)
     units: list[_Unit] = []
     for block in doc.blocks:
-        if block.kind == BlockKind.PART_TITLE:
-            stack = []
-            units.append(_Unit([], [block], heading_only=True))
+        if block.kind == BlockKind.PART_TITLE:  # an attachment is a clause of its own: 附件 分类表
+            stack = [(_ATTACHED_LEVEL, block.text, None)] if ATTACHMENT.match(block.text) else []
+            units.append(_Unit([label for _, label, _ in stack], [block], heading_only=True))
             continue
         if block.kind == BlockKind.TABLE_ROW:
             path = [label for _, label, _ in stack]

@@ -111,6 +111,8 @@ _NOISE = [
 ]
 _CHAPTER = re.compile(r"^([一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|专栏\s*\d|表\s*\d)")
 _CLOSING = tuple("。！？；：!?;:…”’」』)）】》")
+ATTACHMENT = re.compile(r"附件\s*\d{0,2}(?=\s|$)")
+"""The mark above an attached document or table (``附件``, ``附件2``): its title is on the next line."""
 _HEADING_START = re.compile(
     r"^([一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|\d{1,3}\s*[.．、]|[(（]\d{1,3}[)）]|专栏\s*\d|表\s*\d|——|第[一二三四五六七八九十百]+[章节条]|附件)"
 )
@@ -275,7 +277,8 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
             i = end + 1
             after_signature = True
             continue
-        if s == "附件" and i + 1 < len(lines):
+        mark = ln if ATTACHMENT.fullmatch(s) and i + 1 < len(lines) else None
+        if mark:  # the attachment's title is on the next line
             i += 1
             ln, s = lines[i], texts[i]
             after_signature = True
@@ -287,6 +290,8 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
             end = i + 1 if i + 1 < len(lines) and _TITLE_TAIL.match(texts[i + 1]) else i
             text = "".join(texts[i : end + 1])
             part = squash(text)
+            if mark:
+                text, ln = f"{squash(mark.s)} {text}", mark
             doc.blocks.append(Block(text, ln.start, lines[end].end, BlockKind.PART_TITLE, part))
             i = end + 1
             continue

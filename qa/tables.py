@@ -12,11 +12,18 @@ TERMINAL_CELLS = {"预期性", "约束性"}
 
 _CAPTION = re.compile(r"^(专栏\s*\d+|表\s*\d+)")
 _SEQ = re.compile(r"^\d{1,3}$")
+_SPACED = re.compile(r"(?<!\S)[\u4e00-\u9fff](?:\s+[\u4e00-\u9fff](?!\S))+")
 
 
 def is_caption(line: str) -> bool:
     """A table or box caption such as ``专栏 2 “十四五”时期…`` or ``表1 …``."""
     return bool(_CAPTION.match(line.strip()))
+
+
+def unspaced(cell: str) -> str:
+    """A cell with its letter-spaced words closed up (``管 理 分 类 影响人数`` -> ``管理分类 影响人数``):
+    single characters set apart to fill a wide cell are one word."""
+    return _SPACED.sub(lambda m: re.sub(r"\s+", "", m.group()), cell)
 
 
 def format_row(headers: list[str], cells: list[str]) -> str:
@@ -40,7 +47,7 @@ def tab_rows(lines: list[str]) -> list[str]:
     cell (a merged cell in the source) takes the value of the row above, so every row can be read on
     its own.
     """
-    headers = [c.strip() for c in lines[0].split("\t")]
+    headers = [unspaced(c.strip()) for c in lines[0].split("\t")]
     if header_lines(lines) == 2:
         headers, lines = _two_level(headers, [c.strip() for c in lines[1].split("\t")]), lines[1:]
     while headers and not headers[-1]:

@@ -301,6 +301,16 @@ def test_chunks_of_attached_plans_name_the_plan(chunks: list[Chunk]):
     assert notice.part == ""
 
 
+def test_an_attachment_is_a_clause_named_by_its_mark_and_title(chunks: list[Chunk]):
+    # 附件 on its own line, then the attached table's title: the table's rows are in that clause
+    table = _one(chunks, "影响人数：30—100 人", "浙自然资规〔2021〕5号")
+    assert table.part == "地质灾害风险防范区管理分类表"
+    assert table.clause_path.split(PATH_SEP)[0] == "附件 地质灾害风险防范区管理分类表"
+    assert table.text.startswith("附件 地质灾害风险防范区管理分类表\n")
+    notice = _one(chunks, "本通知自 2021 年 7 月 20 日起施行", "浙自然资规〔2021〕5号")
+    assert notice.clause_path == CLOSING_PATH
+
+
 def test_keyword_text_starts_with_title_and_holds_the_clause_path(chunks: list[Chunk]):
     """What BM25 indexes. (The dense model embeds ``text`` alone, by design: see qa/chunking.py.)"""
     for c in chunks:
