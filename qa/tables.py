@@ -12,6 +12,8 @@ TERMINAL_CELLS = {"预期性", "约束性"}
 
 _CAPTION = re.compile(r"^(专栏\s*\d+|表\s*\d+)")
 _SEQ = re.compile(r"^\d{1,3}$")
+_UNIT = re.compile(r"[^\d\s]{1,6}")
+"""A 单位 cell: %, 万人, 人/亿元 (no figure)."""
 _SPACED = re.compile(r"(?<!\S)[\u4e00-\u9fff](?:\s+[\u4e00-\u9fff](?!\S))+")
 
 
@@ -104,11 +106,15 @@ def _merge_two_level(headers: list[str], width: int) -> list[str]:
 
 
 def _align(headers: list[str], cells: list[str], lead: int) -> str:
-    """Name cells by header: the first ``lead`` from the left, the rest from the right, which is
-    how these tables lose cells (an empty unit or target cell is simply missing)."""
+    """Name cells by header: the first ``lead`` from the left (and a 单位 after them, when the cell is
+    one), the rest from the right, which is how these tables lose cells (an empty unit or target cell
+    is simply missing)."""
     if len(cells) >= len(headers):
         return format_row(headers, cells)
     left = min(lead, len(cells))
+    unit = left < len(headers) - 1 and headers[left] == "单位" and len(cells) > left + 1
+    if unit and _UNIT.fullmatch(cells[left]):
+        left += 1  # a row missing a value keeps its unit (城镇调查失业率 % 控制在5.5左右)
     names = headers[:left] + headers[len(headers) - (len(cells) - left) :]
     return format_row(names, cells)
 
@@ -172,11 +178,11 @@ def _rows_by_sequence(cells: list[str]) -> list[str] | None:
         groups.append(group)
         if (
             group_name
-            and len(row) > typical
+            and (len(row) > typical or (len(row) > 3 and re.search(r"\d", row[-2])))
             and not re.search(r"\d", row[-1])
             and row[-1] not in TERMINAL_CELLS
         ):
-            group = row.pop()
+            group = row.pop()  # a label after the row's last value (or its 属性) starts the next group
     names = _merge_two_level(header, typical)
     texts = [_align_values(names, _join_unit_cells(row, 1), lead=2) for row in raw_rows]
     return [

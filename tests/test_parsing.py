@@ -464,13 +464,6 @@ def test_indicator_row_with_two_values_states_its_two_years_and_a_unit_on_its_ow
     assert not [b.text for b in _rows(d, "", table) if re.search(r"\d{4}年：\(", b.text)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qa/tables.py _rows_by_sequence: a group label (社会产业) printed after the last row of a "
-    "group is popped only when that row is wider than the median row; row 18 "
-    "(人均预期寿命 79.47 80以上, no unit) is not, so it reads "
-    "'单位：79.47；2020年：80以上；2025年：社会产业' and rows 19-22 keep 类别：公共服务",
-)
 def test_group_label_after_a_narrow_row_starts_the_next_group(docs: list[Document]):
     d = _doc(docs, SOCIAL_TITLE)
     table = "表2“十四五”时期浙江社会发展主要指标"
@@ -479,14 +472,12 @@ def test_group_label_after_a_narrow_row_starts_the_next_group(docs: list[Documen
     assert _rows(d, "文化及相关产业增加值占GDP比重", table=table)[0].text.startswith("类别：社会产业；")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qa/tables.py _align: a row missing its 2020 value (城镇调查失业率 % 控制在5.5左右) is named from "
-    "the right, so its unit '%' is labelled 2020年 (表2 rows 2, 4, 8 of the social development plan)",
-)
 def test_a_unit_is_never_labelled_as_a_year_value(docs: list[Document]):
     wrong = [b.text for _, b in _all_blocks(docs) if re.search(r"\d{4}\s*年：%(；|$)", b.text)]
     assert not wrong
+    # a row missing its 2020 value keeps its unit, and its one value is the 2025 target
+    jobless = _rows(_doc(docs, SOCIAL_TITLE), "城镇调查失业率", "表2“十四五”时期浙江社会发展主要指标")[0]
+    assert "单位：%；2025年：控制在5.5左右" in jobless.text
 
 
 @pytest.mark.xfail(
