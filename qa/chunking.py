@@ -15,7 +15,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import ATTACHMENT, Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "15"
+CHUNKER_VERSION = "16"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "

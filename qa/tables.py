@@ -12,6 +12,10 @@ TERMINAL_CELLS = {"预期性", "约束性"}
 
 _CAPTION = re.compile(r"^(专栏\s*\d+|表\s*\d+)")
 _SEQ = re.compile(r"^\d{1,3}$")
+_NOTE = re.compile(r"[(（]\d{4}\s*年[)）]")
+"""A cell noting the year of the value before it: ``(2019年)``."""
+_QUALIFIED = re.compile(r".*\d.*[(（]([^\d()（）]+)[)）]")
+"""A value of one of several things: ``>96(食品)``."""
 _UNIT = re.compile(r"[^\d\s]{1,6}")
 """A 单位 cell: %, 万人, 人/亿元 (no figure)."""
 _SPACED = re.compile(r"(?<!\S)[\u4e00-\u9fff](?:\s+[\u4e00-\u9fff](?!\S))+")
@@ -119,13 +123,65 @@ def _align(headers: list[str], cells: list[str], lead: int) -> str:
     return format_row(names, cells)
 
 
-def _join_unit_cells(cells: list[str], name: int) -> list[str]:
+def _join_unit_cells(cells: list[str], name: int, width: int) -> list[str]:
     """Cells with the indicator name (cell ``name``) joined to the cells that continue it on their own
-    lines: a unit (``(万吨标煤)``) or the rest of a long name (``托位数(个)``): no digit, ending in ")"."""
+    lines: a unit (``(万吨标煤)``) or the rest of a long name (``托位数(个)``): no digit, ending in ")";
+    in a row wider than ``width`` columns, also a sub-indicator's name before its unit (``城镇化率``
+    over ``常住人口城镇化率`` and ``%``)."""
     cells = list(cells)
-    while name + 2 < len(cells) and not re.search(r"\d", cells[name + 1]) and cells[name + 1].endswith(")"):
-        cells[name : name + 2] = [cells[name] + cells[name + 1]]
+    while name + 2 < len(cells) and not re.search(r"\d", cells[name + 1]):
+        if cells[name + 1].endswith(")"):
+            cells[name : name + 2] = [cells[name] + cells[name + 1]]
+        elif len(cells) > width and not re.search(r"\d", cells[name + 2]):
+            cells[name : name + 2] = [f"{cells[name]} {cells[name + 1]}"]
+        else:
+            break
     return cells
+
+
+def _closed_up(cells: list[str]) -> list[str]:
+    """Cells with a note joined to the value it qualifies (``5.99`` and ``(2019年)``), and the two
+    halves of a value stated for two things (``>96(食品)`` and ``>98(药品)``) joined."""
+    out: list[str] = []
+    i = 0
+    while i < len(cells):
+        cell, after = cells[i], cells[i + 1] if i + 1 < len(cells) else ""
+        if out and _NOTE.fullmatch(cell) and re.search(r"\d", out[-1]):
+            out[-1] += cell
+        elif (a := _QUALIFIED.fullmatch(cell)) and (b := _QUALIFIED.fullmatch(after)) and a[1] != b[1]:
+            out.append(f"{cell} {after}")
+            i += 1
+        else:
+            out.append(cell)
+        i += 1
+    return out
+
+
+def _indicators(cells: list[str], width: int) -> list[list[str]]:
+    """A row's cells, split where a second indicator starts after the first one's values (``其中:…``,
+    ``户籍人口城镇化率``) when the row is wider than its ``width`` columns; else the row as it is."""
+    if len(cells) <= width:
+        return [cells]
+    starts = [0] + [
+        i
+        for i in range(3, len(cells) - 1)
+        if not re.search(r"\d", cells[i])
+        and cells[i] not in TERMINAL_CELLS
+        and (re.search(r"\d", cells[i - 1]) or cells[i - 1] in TERMINAL_CELLS)
+    ]
+    return [cells[a:b] for a, b in zip(starts, starts[1:] + [len(cells)], strict=True)]
+
+
+def _row_text(row: list[str], names: list[str]) -> str:
+    """One row of a table numbered by 序号, its cells named by ``names`` (序号, the indicator, then its
+    columns); a second indicator in the row (其中:…) is named by the same columns, and shares the 属性."""
+    first, *more = _indicators(_closed_up(row), len(names))
+    texts = [_align_values(names, _join_unit_cells(first, 1, len(names)), lead=2)]
+    for cells in more:
+        if first[-1] in TERMINAL_CELLS and cells[-1] not in TERMINAL_CELLS:
+            cells = [*cells, first[-1]]
+        texts.append(_align_values(names[1:], _join_unit_cells(cells, 0, len(names) - 1), lead=1))
+    return ROW_SEP.join(texts)
 
 
 def _align_values(names: list[str], cells: list[str], lead: int) -> str:
@@ -184,7 +240,7 @@ def _rows_by_sequence(cells: list[str]) -> list[str] | None:
         ):
             group = row.pop()  # a label after the row's last value (or its 属性) starts the next group
     names = _merge_two_level(header, typical)
-    texts = [_align_values(names, _join_unit_cells(row, 1), lead=2) for row in raw_rows]
+    texts = [_row_text(row, names) for row in raw_rows]
     return [
         f"{group_name}{CELL_SEP}{g}{ROW_SEP}{text}" if g else text
         for g, text in zip(groups, texts, strict=False)

@@ -480,13 +480,6 @@ def test_a_unit_is_never_labelled_as_a_year_value(docs: list[Document]):
     assert "单位：%；2025年：控制在5.5左右" in jobless.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="qa/tables.py: rows wider than the header (a note cell such as (2014年), a sub-row such as "
-    "常住人口/户籍人口城镇化率, or 其中:数字经济核心产业增加值) are named from the right, so 序号 lands on "
-    "the wrong cell: 表1 of the social development plan reads 序号：71, 序号：%, …; the outline's 专栏2 "
-    "reads 序号：45 for row 7",
-)
 def test_sequence_numbers_of_every_table_run_one_to_n(docs: list[Document]):
     for d in docs:
         for table in dict.fromkeys(b.table for b in d.blocks if b.table):
@@ -499,6 +492,25 @@ def test_sequence_numbers_of_every_table_run_one_to_n(docs: list[Document]):
             ]
             if numbers:
                 assert numbers == [str(i) for i in range(1, len(numbers) + 1)], (d.title, table, numbers)
+
+
+def test_a_row_wider_than_its_header_names_every_cell(docs: list[Document]):
+    """A note cell (2019年) qualifies the value before it, a value stated for two things (食品, 药品) is one
+    cell, and a second indicator in a row (其中:…, 户籍人口城镇化率) is named by the same columns."""
+    social = _doc(docs, SOCIAL_TITLE)
+    beds = _rows(social, "每千人拥有医疗床位数")[0].text
+    assert "2015年：4.92；2020年规划目标：6；2020年完成情况：5.99(2019年)" in beds
+    food = _rows(social, "主要食品药品评价性检验合格率")[0].text
+    assert (
+        "单位：%；2015年：-；2020年规划目标：>96(食品) >98(药品)；2020年完成情况：>96(食品) 100(药品)" in food
+    )
+    towns = _rows(social, "户籍人口城镇化率")[0].text
+    assert "2020年完成情况：71；指标名称：户籍人口城镇化率；单位：%；2015年：42.2" in towns
+    digital = _rows(_doc(docs, OUTLINE_TITLE), "数字经济核心产业增加值")[0].text
+    assert "2020年：45；2025年：60左右；属性：预期性" in digital
+    assert re.search(
+        r"其中:数字经济核心产业增加值占GDP比重\(%\)；2020年：10\.9；2025年：15；属性：预期性", digital
+    )
 
 
 @pytest.mark.xfail(
