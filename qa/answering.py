@@ -140,6 +140,8 @@ or no or a bare figure (可以。/ 35000); the answer then quotes the sentence o
 RECITE_MARGIN = 4
 """A statement moves to another passage when that one holds at least twice as many and this many more
 of its wording's bigrams than the passage it cites."""
+VERIFY = "资料：\n{quotes}\n\n问题：{question}\n\n仅凭这段资料，能回答上面的问题吗？只回答“能”或“不能”。"
+"""Asked of the model once an answer with figures has passed the checks (see :func:`verification`)."""
 
 
 def norm(text: str) -> str:
@@ -156,6 +158,11 @@ def _bigrams(text: str) -> set[str]:
 def sentences(text: str) -> list[tuple[int, int]]:
     """Spans of the sentences of ``text`` (ending at 。！？；, a line break, or the end)."""
     return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+def _stating(text: str, figures: list[str], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Those of the ``spans`` of ``text`` (its sentences) that state any of the ``figures``."""
+    return [s for s in spans if any(number_in(x, norm(text[slice(*s)])) for x in figures)]
 
 
 def excerpt(text: str, query: str, limit: int) -> str:
@@ -459,14 +466,10 @@ class Answer:
         if self.abstained or not 1 <= n <= len(self.passages):
             return []
         text = self.passages[n - 1].chunk.text
-        numbers = claims(self.text, self.question)
-        spans = sentences(text)
-        with_numbers = [
-            s for s in spans if numbers and any(number_in(x, norm(text[slice(*s)])) for x in numbers)
-        ]
+        with_numbers = _stating(text, claims(self.text, self.question), sentences(text))
         if with_numbers:
             return with_numbers[:3]
-        shared, closest = _closest(text, spans, _bigrams(_MARKER.sub("", self.text)))
+        shared, closest = _closest(text, sentences(text), _bigrams(_MARKER.sub("", self.text)))
         return [closest] if shared >= 2 else []
 
     def renumbered(self, numbers: Mapping[int, int], passages: list[Hit]) -> Answer:
@@ -632,7 +635,6 @@ def finish(
     abstaining only because its passages are about something else lists in ``refocus`` the given passages
     that are about the question, to ask again with.
     """
-    words = WORDING[language]
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
     figures = claims(check.text, question)  # markers aside: the same after they move
@@ -668,14 +670,12 @@ def finish(
         if _on_topic(asked, query, hits[n - 1], vocabulary, WHERE_COVERAGE):
             check, abstained = Check(f"{label(hits[n - 1])}[{n}]", [n], [], []), False
     if abstained:
-        parts = (words["not_found"], nearby(asked, hits, language=language))
-        text = "\n\n".join(part for part in parts if part)
         refocus = []
         if hits and check.text and not (declined or invented or on_topic) and grounded:
             # the model answered from a passage about something else (the province's table for a
             # corridor's target): worth asking again with the passages about the question alone
             refocus = [n for n, hit in enumerate(hits, 1) if _on_topic(asked, query, hit, vocabulary)]
-        return Answer(question, query, text, True, hits, reply=reply, refocus=refocus)
+        return abstention(question, query, hits, reply, language, asked, refocus)
     text = check.text
     if language == Language.CHINESE and check.cited and (where or terse(question, text)):
         text = with_basis(question, text, hits, check.cited[0])
@@ -763,14 +763,21 @@ def with_basis(question: str, answer: str, hits: list[Hit], n: int) -> str:
     shared, (start, end) = _closest(passage, stating or spans, _bigrams(question + said))
     if not stating and shared < 2:
         return answer
-    if end - start > QUOTE_CHARS:  # a window from a little before the first figure it states
-        numbers = {_split_figure(x)[0] for x in figures}
-        at = next((m.start() for m in _NUMBER.finditer(passage, start, end) if m.group() in numbers), start)
-        start = max(start, min(at - QUOTE_CHARS // 3, end - QUOTE_CHARS))
-        end = start + QUOTE_CHARS
+    start, end = _window(passage, start, end, figures)
     before = "…" if start > 0 and passage[start - 1] not in "。！？!?\n" else ""
     after = "…" if end < len(passage) and passage[end - 1] not in "。！？!?\n" else ""
     return f"{answer}\n\n原文：“{before}{passage[start:end].strip()}{after}”[{n}]"
+
+
+def _window(text: str, start: int, end: int, figures: list[str]) -> tuple[int, int]:
+    """The span ``start:end`` of ``text``, or when longer than :data:`QUOTE_CHARS` a window of it from a
+    little before the first of the ``figures`` it states."""
+    if end - start <= QUOTE_CHARS:
+        return start, end
+    numbers = {_split_figure(x)[0] for x in figures}
+    at = next((m.start() for m in _NUMBER.finditer(text, start, end) if m.group() in numbers), start)
+    start = max(start, min(at - QUOTE_CHARS // 3, end - QUOTE_CHARS))
+    return start, start + QUOTE_CHARS
 
 
 def sources_line(hits: list[Hit], cited: list[int], language: Language = Language.CHINESE) -> str:
@@ -793,6 +800,64 @@ def validity_notes(cited: list[Hit], language: Language = Language.CHINESE) -> l
     return list(notes.values())
 
 
+def abstention(
+    question: str,
+    query: str,
+    hits: list[Hit],
+    reply: str = "",
+    language: Language = Language.CHINESE,
+    asked: str | None = None,
+    refocus: list[int] | None = None,
+) -> Answer:
+    """The answer "资料中未提及", with what the documents cover near the question ``asked`` (by default
+    ``question``; see :func:`nearby`)."""
+    parts = (WORDING[language]["not_found"], nearby(asked or question, hits, language=language))
+    text = "\n\n".join(part for part in parts if part)
+    return Answer(question, query, text, True, hits, reply=reply, refocus=refocus or [])
+
+
+def _added(language: Language) -> tuple[str, ...]:
+    """How the paragraphs start that the answering step adds to a reply: the quote, the source, a note."""
+    words = WORDING[language]
+    return ("原文：", words["source"], words["note"])
+
+
+def statements(text: str, language: Language = Language.CHINESE) -> str:
+    """An answer's ``text`` without the paragraphs added to the reply (see :func:`with_basis`,
+    :func:`sources_line`, :func:`validity_notes`): what it states."""
+    return "\n\n".join(p for p in text.split("\n\n") if not p.startswith(_added(language)))
+
+
+def verification(answer: Answer, language: Language = Language.CHINESE) -> list[dict[str, str]]:
+    """The messages asking the model whether the sentences of the cited passages that state the answer's
+    figures state them of what the question asks (:data:`VERIFY`): the checks before test that a figure
+    is in its passage, not what the passage says it of. Empty when the answer states no figure.
+
+    Args:
+        answer: a checked answer that does not abstain.
+        language: the question's.
+    """
+    figures = claims(statements(answer.text, language), answer.query)
+    quotes = []
+    for n in answer.cited:
+        hit = answer.passages[n - 1]
+        text = hit.chunk.text
+        rows = [m.span() for m in _WHOLE_SENTENCE.finditer(text)]  # a table row whole, with its name
+        spans = [_window(text, *span, figures) for span in _stating(text, figures, rows)]
+        stating = [text[slice(*span)].strip() for span in spans]
+        if stating:
+            quotes.append(f"{label(hit)} {hit.chunk.clause_path}：{''.join(stating)}")
+    if not quotes:
+        return []
+    user = VERIFY.format(question=answer.query, quotes="\n".join(quotes))
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def confirms(reply: str) -> bool:
+    """Whether the model's reply to :func:`verification` does not deny (不能, 否)."""
+    return not reply.strip().startswith(("不", "否"))
+
+
 def merge(
     question: str, query: str, parts: list[tuple[str, Answer]], language: Language = Language.CHINESE
 ) -> Answer:
@@ -812,17 +877,15 @@ def merge(
     hits = answers[-1].passages
     reply = "\n".join(answer.reply for answer in answers)
     if all(answer.abstained for answer in answers):
-        text = "\n\n".join(p for p in (words["not_found"], nearby(question, hits, language=language)) if p)
-        return Answer(question, query, text, True, hits, reply=reply)
-    added = ("原文：", words["source"], words["note"])
+        return abstention(question, query, hits, reply, language)
     lines: list[str] = []
     extras: dict[str, None] = {}
     for subject, answer in parts:
         said = words["not_found"]
         if not answer.abstained:
-            paragraphs = answer.text.split("\n\n")
-            said = "\n\n".join(p for p in paragraphs if not p.startswith(added))
-            extras.update(dict.fromkeys(p for p in paragraphs if p.startswith(added)))
+            said = statements(answer.text, language)
+            added = _added(language)
+            extras.update(dict.fromkeys(p for p in answer.text.split("\n\n") if p.startswith(added)))
         lines.append(said if subject in said else f"{subject}：{said}")
     tail = sorted(extras, key=lambda p: p.startswith(words["note"]))  # validity notes last
     return Answer(

@@ -58,6 +58,8 @@ class Config:
         answer_passages: how many of the best passages the model is given.
         context_chars: budget of passage text in the prompt (the first token comes after reading it).
         max_answer_tokens: the longest answer, in tokens.
+        verify_figures: ask the model once more whether the sentences behind an answer's figures state
+            them of what the question asks, and abstain when it says no (about 100 more prompt tokens).
         as_of: the date (``YYYY-MM-DD``) as of which a document's validity is told; empty: today.
     """
 
@@ -89,6 +91,7 @@ class Config:
     answer_passages: int = 3
     context_chars: int = 600
     max_answer_tokens: int = 200
+    verify_figures: bool = True
     as_of: str = ""
 
     @classmethod

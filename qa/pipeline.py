@@ -9,7 +9,18 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 
-from qa.answering import STOP, Answer, build_prompt, finish, merge, renumbered, unmarked
+from qa.answering import (
+    STOP,
+    Answer,
+    abstention,
+    build_prompt,
+    confirms,
+    finish,
+    merge,
+    renumbered,
+    unmarked,
+    verification,
+)
 from qa.config import Config
 from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
@@ -24,6 +35,8 @@ FIGURE_FIT = 0.5
 """A passage states a figure about a question when one of its clauses holds this share of the question's
 words (weighted by IDF; see :meth:`qa.retrieval.Retriever.figure_fit`)."""
 _WHICH = re.compile(r"哪几|哪些")
+VERIFY_TOKENS = 2
+"""The model's yes or no (是/否) to the verification of an answer's figures."""
 
 
 class QuestionError(ValueError):
@@ -184,7 +197,20 @@ class Pipeline:
             t = time.perf_counter()
             answer = self.second_look(answer, history, language)
             timings["second_look_s"] = timings.get("second_look_s", 0.0) + time.perf_counter() - t
+        if self.config.verify_figures and not answer.abstained:
+            t = time.perf_counter()
+            answer = self.verify(answer, language)
+            timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
         return answer
+
+    def verify(self, answer: Answer, language: Language = Language.CHINESE) -> Answer:
+        """``answer``, or "资料中未提及" when the model, asked whether the sentences behind the answer's
+        figures state them of what the question asks (see :func:`qa.answering.verification`), says no:
+        1 小时 of sport a day is not a limit on homework time."""
+        messages = verification(answer, language)
+        if not messages or confirms(complete(self.load_generator(), messages, VERIFY_TOKENS)):
+            return answer
+        return abstention(answer.question, answer.query, answer.passages, answer.reply, language)
 
     def refocus(self, answer: Answer) -> list[int]:
         """The passages to ask again with (sets ``answer.refocus``): those about the question when the

@@ -15,6 +15,7 @@ from qa.answering import (
     build_prompt,
     check_reply,
     claims,
+    confirms,
     coverage,
     dated_elsewhere,
     excerpt,
@@ -24,6 +25,7 @@ from qa.answering import (
     merge,
     number_in,
     renumbered,
+    verification,
 )
 from qa.config import Config
 from qa.language import Language, detect
@@ -591,3 +593,19 @@ def test_figure_stated_of_another_level_than_the_one_asked_abstains(pipeline: Pi
     assert not leveled_elsewhere(
         "嘉兴市级项目补助多少?", ["100万元"], hit.chunk.text
     )  # 实施市级科技项目…100 万元
+
+
+def test_verification_asks_whether_the_sentences_stating_the_figures_answer_the_question(
+    wage_hits: list[Hit],
+):
+    question = "嘉兴打零工每小时最低工资是多少?"
+    given = build_prompt(question, question, wage_hits, 600).passages
+    answer = finish(question, question, "22元[1]。", wage_hits, given)
+    assert not answer.abstained
+    user = verification(answer)[-1]["content"]
+    # the sentences stating 22 (元), under their document and clause, then the question; not the others
+    assert "（嘉政发〔2024〕9号）" in user and "最低小时工资标准调整为 22 元" in user
+    assert question in user and "各县(市、区)人民政府" not in user
+    worded = finish(question, question, "按非全日制工作的最低小时工资标准执行[1]。", wage_hits, given)
+    assert not worded.abstained and verification(worded) == []  # no figure to verify
+    assert confirms("能") and not confirms("不能。") and not confirms("否")
