@@ -880,11 +880,11 @@ def merge(
         return abstention(question, query, hits, reply, language)
     lines: list[str] = []
     extras: dict[str, None] = {}
+    added = _added(language)
     for subject, answer in parts:
         said = words["not_found"]
         if not answer.abstained:
             said = statements(answer.text, language)
-            added = _added(language)
             extras.update(dict.fromkeys(p for p in answer.text.split("\n\n") if p.startswith(added)))
         lines.append(said if subject in said else f"{subject}：{said}")
     tail = sorted(extras, key=lambda p: p.startswith(words["note"]))  # validity notes last

@@ -59,7 +59,7 @@ class Config:
         context_chars: budget of passage text in the prompt (the first token comes after reading it).
         max_answer_tokens: the longest answer, in tokens.
         verify_figures: ask the model once more whether the sentences behind an answer's figures state
-            them of what the question asks, and abstain when it says no (about 100 more prompt tokens).
+            them of what the question asks, and abstain when it says no (a prompt of 100 to 200 tokens more).
         as_of: the date (``YYYY-MM-DD``) as of which a document's validity is told; empty: today.
     """
 

@@ -36,7 +36,7 @@ FIGURE_FIT = 0.5
 words (weighted by IDF; see :meth:`qa.retrieval.Retriever.figure_fit`)."""
 _WHICH = re.compile(r"哪几|哪些")
 VERIFY_TOKENS = 2
-"""The model's yes or no (是/否) to the verification of an answer's figures."""
+"""The model's yes or no (能/不能) to the verification of an answer's figures."""
 
 
 class QuestionError(ValueError):
@@ -210,7 +210,8 @@ class Pipeline:
         messages = verification(answer, language)
         if not messages or confirms(complete(self.load_generator(), messages, VERIFY_TOKENS)):
             return answer
-        return abstention(answer.question, answer.query, answer.passages, answer.reply, language)
+        asked = answer.question if language == Language.CHINESE else answer.query
+        return abstention(answer.question, answer.query, answer.passages, answer.reply, language, asked)
 
     def refocus(self, answer: Answer) -> list[int]:
         """The passages to ask again with (sets ``answer.refocus``): those about the question when the
