@@ -675,7 +675,7 @@ def finish(
             # the model answered from a passage about something else (the province's table for a
             # corridor's target): worth asking again with the passages about the question alone
             refocus = [n for n, hit in enumerate(hits, 1) if _on_topic(asked, query, hit, vocabulary)]
-        return abstention(question, query, hits, reply, language, asked, refocus)
+        return abstention(question, query, hits, reply, language, refocus)
     text = check.text
     if language == Language.CHINESE and check.cited and (where or terse(question, text)):
         text = with_basis(question, text, hits, check.cited[0])
@@ -806,12 +806,12 @@ def abstention(
     hits: list[Hit],
     reply: str = "",
     language: Language = Language.CHINESE,
-    asked: str | None = None,
     refocus: list[int] | None = None,
 ) -> Answer:
-    """The answer "资料中未提及", with what the documents cover near the question ``asked`` (by default
-    ``question``; see :func:`nearby`)."""
-    parts = (WORDING[language]["not_found"], nearby(asked or question, hits, language=language))
+    """The answer "资料中未提及", with what the documents cover near the question (its Chinese ``query``
+    when it is in another language; see :func:`nearby`)."""
+    asked = question if language == Language.CHINESE else query
+    parts = (WORDING[language]["not_found"], nearby(asked, hits, language=language))
     text = "\n\n".join(part for part in parts if part)
     return Answer(question, query, text, True, hits, reply=reply, refocus=refocus or [])
 

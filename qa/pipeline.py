@@ -210,8 +210,7 @@ class Pipeline:
         messages = verification(answer, language)
         if not messages or confirms(complete(self.load_generator(), messages, VERIFY_TOKENS)):
             return answer
-        asked = answer.question if language == Language.CHINESE else answer.query
-        return abstention(answer.question, answer.query, answer.passages, answer.reply, language, asked)
+        return abstention(answer.question, answer.query, answer.passages, answer.reply, language)
 
     def refocus(self, answer: Answer) -> list[int]:
         """The passages to ask again with (sets ``answer.refocus``): those about the question when the
