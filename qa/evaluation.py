@@ -23,8 +23,9 @@ from qa.embedding import Embedder
 from qa.language import Language, detect
 from qa.matching import Profile
 from qa.models import sha256_file
-from qa.parsing import corpus_files, read_text
+from qa.parsing import corpus_files, source_name
 from qa.pipeline import Pipeline, contextual_query
+from qa.readers import CorpusError, read_document
 from qa.retrieval import Mode, Retriever
 
 KS = (1, 3, 5, 10)
@@ -170,13 +171,18 @@ class NaiveBaseline:
         splitter = RecursiveCharacterTextSplitter(chunk_size=750, chunk_overlap=150)
         self.texts: list[str] = []
         self.files: list[str] = []
-        for path in corpus_files(config.corpus_dir):
-            for piece in splitter.split_text(read_text(path)):
+        files = corpus_files(config.corpus_dir)
+        for path in files:
+            try:
+                text = read_document(path, config.cache_dir)
+            except CorpusError:
+                continue  # the index leaves it out too, and says why
+            for piece in splitter.split_text(text):
                 self.texts.append(piece)
-                self.files.append(path.name)
+                self.files.append(source_name(path, config.corpus_dir))
         key = {
             "model": embedder.model_id,
-            "corpus": {p.name: sha256_file(p) for p in corpus_files(config.corpus_dir)},
+            "corpus": {source_name(p, config.corpus_dir): sha256_file(p) for p in files},
         }
         cache = config.models_dir / "cache" / "naive-baseline"
         vectors = None

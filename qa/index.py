@@ -17,7 +17,7 @@ from qa.config import Config
 from qa.embedding import Embedder
 from qa.lexical import KEYWORD_VERSION, BM25Index
 from qa.models import sha256_file
-from qa.parsing import corpus_files, parse_corpus
+from qa.parsing import corpus_files, read_corpus, source_name
 from qa.tagging import TAGS, Tags, load_tags, save_tags, tag_chunks
 
 MANIFEST = "manifest.json"
@@ -43,7 +43,7 @@ class Index:
 
 
 def _corpus_state(config: Config) -> dict[str, str]:
-    return {p.name: sha256_file(p) for p in corpus_files(config.corpus_dir)}
+    return {source_name(p, config.corpus_dir): sha256_file(p) for p in corpus_files(config.corpus_dir)}
 
 
 def _settings(config: Config, model_id: str) -> dict[str, object]:
@@ -72,8 +72,11 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     """Parse, chunk, embed and index the corpus into ``config.index_dir`` (atomically)."""
     timings: dict[str, float] = {}
     start = t = time.perf_counter()
-    corpus = _corpus_state(config)
-    docs = parse_corpus(config.corpus_dir)
+    files = _corpus_state(config)
+    corpus = read_corpus(config.corpus_dir, config.cache_dir, _say if progress else None)
+    for name, problem in corpus.problems.items():
+        _say(f"skipped {name}: {problem}")
+    docs = corpus.documents
     timings["parse_s"] = time.perf_counter() - t
     t = time.perf_counter()
     chunks = chunk_documents(docs, config.chunk_max_chars, config.chunk_min_chars, config.chunk_overlap_chars)
@@ -104,7 +107,8 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     timings["total_s"] = time.perf_counter() - start
     manifest = {
         **_settings(config, embedder.model_id),
-        "corpus": corpus,
+        "corpus": files,
+        "unreadable": corpus.problems,
         "documents": len(docs),
         "chunks": len(chunks),
         "files": _files_digest(tmp),
@@ -114,6 +118,10 @@ def build_index(config: Config, embedder: Embedder, progress: bool = True) -> In
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _swap(tmp, target)
     return Index(chunks, dense, bm25, manifest, tags)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _swap(tmp: Path, target: Path) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from enum import Enum
 from pathlib import Path
 
 from qa import tables
+from qa.metadata import DATE_LINE, history_events, is_history_line, iso, kind_of, read_dates, read_history
+from qa.readers import SUFFIXES, CorpusError, Progress, read_document
 
 
 class BlockKind(str, Enum):
@@ -20,6 +21,7 @@ class BlockKind(str, Enum):
     CAPTION = "caption"
     TABLE_ROW = "table_row"
     SIGNATURE = "signature"
+    HISTORY = "history"
 
 
 @dataclass
@@ -41,8 +43,10 @@ class Document:
     source_file: str
     title: str
     doc_number: str = ""
+    kind: str = ""
     issuer: str = ""
     issue_date: str = ""
+    amended_date: str = ""
     effective_date: str = ""
     valid_until: str = ""
     start: int = 0
@@ -76,18 +80,13 @@ _DOC_NUMBER = re.compile(r"^([\u4e00-\u9fa5]{1,10})\s*[〔\[［]\s*(\d{4})\s*[�
 DOC_NUMBER_ANYWHERE = re.compile(  # a 发文字号 as printed: prefix, year, number
     r"([\u4e00-\u9fa5]{1,10})\s*[〔\[［(（]\s*(\d{4})\s*[〕\]］)）]\s*(\d{1,4})\s*号"
 )
-_DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
-_DATE_LINE = re.compile(rf"^{_DATE}$")
-_ADOPTED = re.compile(rf"^[(（]{_DATE}(.+?)(通过|批准|发布)[)）]$")
-_EFFECTIVE = re.compile(  # 自…起施行, or 从…起, followed by the measure (从2024年1月1日起,将…调整为…)
-    rf"[自从]\s*{_DATE}\s*起\s*(?:施行|实施|执行|生效|[,，])"
-)
-_VALID_UNTIL = re.compile(rf"有效期至\s*{_DATE}")
-_VALID_YEARS = re.compile(r"有效期\s*(\d{1,2})\s*年")
 _TITLE_TAIL = re.compile(r"^[(（][^()（）]{1,20}[)）]$")
 """The last line of a title printed over two lines, e.g. ``(2024-2026 年)``."""
 _SECTION = re.compile(r"^【(.+?)】\s*(.*)$")
 _MASTHEAD = re.compile(r"^\S{2,12}人民政府公报$")
+_HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
+_HEAD = (BlockKind.TITLE, BlockKind.DOC_NUMBER, BlockKind.HISTORY)
+"""History lines (通过, 批准, 修正…) are read between the title and the body only."""
 
 _NOISE = [
     re.compile(p)
@@ -107,6 +106,7 @@ _NOISE = [
         r"^附件\s*[:：].*\.(doc|docx|pdf|xls|xlsx|wps)$",
         r"^\d+\s*[.．、]\s*\S{1,20}名单$",
         r"发文目录(\s*\(\d+\))?$",
+        r"^<!--.*-->$",
     )
 ]
 _CHAPTER = re.compile(r"^([一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|专栏\s*\d|表\s*\d)")
@@ -132,10 +132,6 @@ def doc_number_pattern(doc_number: str) -> re.Pattern[str]:
         return re.compile(re.escape(doc_number))
     prefix, year, seq = m.groups()
     return re.compile(rf"{re.escape(prefix)}\s*[〔\[［(（]\s*{year}\s*[〕\]］)）]\s*0*{seq}\s*号")
-
-
-def _iso(y: str, m: str, d: str) -> str:
-    return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
 
 
 def squash(text: str) -> str:
@@ -165,9 +161,13 @@ def _is_noise(line: str) -> bool:
 
 
 def _lines(text: str) -> list[_Line]:
+    """The lines of a text with their offsets, Markdown heading marks (``# 标题``, ``## 第一章``) left out."""
     out, pos = [], 0
     for raw in text.split("\n"):
-        out.append(_Line(raw.rstrip("\r"), pos, pos + len(raw.rstrip("\r"))))
+        line = raw.rstrip("\r")
+        mark = _HEADING_MARK.match(line)
+        skip = mark.end() if mark else 0
+        out.append(_Line(line[skip:], pos + skip, pos + len(line)))
         pos += len(raw) + 1
     return out
 
@@ -205,7 +205,7 @@ def _should_join(a: str, b: str) -> bool:
     source). Headings, titles, table cells and finished paragraphs are never joined."""
     if not a or not b or "\t" in a or "\t" in b:
         return False
-    if a.endswith(_CLOSING) or _HEADING_START.match(b) or _DATE_LINE.match(b) or _DOC_NUMBER.match(b):
+    if a.endswith(_CLOSING) or _HEADING_START.match(b) or DATE_LINE.match(b) or _DOC_NUMBER.match(b):
         return False
     if a.endswith(("，", ",", "、")):
         return True
@@ -228,7 +228,7 @@ def _is_issuer_line(line: str) -> bool:
         0 < len(line) <= 25
         and not re.search(r"[，,。；;：:\t]", line)
         and not _HEADING_START.match(line)
-        and not _DATE_LINE.match(line)
+        and not DATE_LINE.match(line)
     )
 
 
@@ -237,7 +237,7 @@ def _signature_end(lines: list[str], i: int) -> int:
     k = i
     while k < len(lines) and k - i < 8 and _is_issuer_line(lines[k]):
         k += 1
-    return k if i < k < len(lines) and _DATE_LINE.match(lines[k]) else -1
+    return k if i < k < len(lines) and DATE_LINE.match(lines[k]) else -1
 
 
 def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
@@ -262,15 +262,16 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
             doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.DOC_NUMBER))
             i += 1
             continue
-        adopted = _ADOPTED.match(s)
-        if adopted and not doc.issue_date:
-            doc.issue_date = _iso(*adopted.groups()[:3])
-            doc.issuer = adopted.group(4)
+        after_history = doc.blocks[-1].kind == BlockKind.HISTORY
+        if all(b.kind in _HEAD for b in doc.blocks) and is_history_line(s, after_history):
+            doc.blocks.append(Block(s, ln.start, ln.end, BlockKind.HISTORY))
+            i += 1
+            continue
         end = _signature_end(texts, i)
         if end > 0:
             if not doc.issue_date:
                 doc.issuer = "、".join(squash(t) for t in texts[i:end])
-                doc.issue_date = _iso(*_DATE_LINE.match(texts[end]).groups())
+                doc.issue_date = iso(*DATE_LINE.match(texts[end]).groups())
             doc.blocks.append(
                 Block(" ".join(texts[i : end + 1]), ln.start, lines[end].end, BlockKind.SIGNATURE, part)
             )
@@ -335,7 +336,7 @@ def _document(path_name: str, lines: list[_Line], doc_number: str) -> Document:
             text += texts[j]
         doc.blocks.append(Block(text, ln.start, lines[j].end, BlockKind.PARAGRAPH, part))
         i = j + 1
-    _read_validity(doc)
+    _read_metadata(doc)
     return doc
 
 
@@ -350,21 +351,20 @@ def _caption(doc: Document) -> str:
     return ""
 
 
-def _read_validity(doc: Document) -> None:
-    text = squash("".join(b.text for b in doc.blocks))
-    m = _EFFECTIVE.search(text)
-    if m:
-        doc.effective_date = _iso(*m.groups())
-    m = _VALID_UNTIL.search(text)
-    if m:
-        doc.valid_until = _iso(*m.groups())
-    else:
-        m = _VALID_YEARS.search(text)
-        start = doc.effective_date or doc.issue_date
-        if m and start:
-            d = date.fromisoformat(start)
-            d = d.replace(year=d.year + int(m.group(1)), day=min(d.day, 28))
-            doc.valid_until = (d - timedelta(days=1)).isoformat()
+def _read_metadata(doc: Document) -> None:
+    """Kind, history (adoption, issuer, amendment), effective date and validity period."""
+    doc.kind = kind_of(doc.title)
+    history = read_history(
+        [e for b in doc.blocks if b.kind == BlockKind.HISTORY for e in history_events(b.text)]
+    )
+    if history.issue_date:  # the adopting body, not the signature's, when the document records one
+        doc.issue_date, doc.issuer, doc.amended_date = (
+            history.issue_date,
+            history.issuer,
+            history.amended_date,
+        )
+    dates = read_dates(squash("".join(b.text for b in doc.blocks)), doc.issue_date, history.effective_date)
+    doc.effective_date, doc.valid_until = dates.effective_date, dates.valid_until
 
 
 def parse_text(text: str, source_file: str) -> list[Document]:
@@ -373,32 +373,50 @@ def parse_text(text: str, source_file: str) -> list[Document]:
     return [_document(source_file, kept[a:b], num) for a, b, num in _split_documents(kept)]
 
 
-class CorpusError(RuntimeError):
-    """A corpus file that cannot be read as text."""
-
-
-def read_text(path: Path) -> str:
-    """Read a corpus file as UTF-8 (with or without BOM), falling back to GB18030; clear error otherwise."""
-    raw = path.read_bytes()
-    if b"\x00" not in raw:  # NUL bytes: UTF-16 or binary, never text in these encodings
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    raise CorpusError(f"{path}: not UTF-8 or GB18030 text; convert it to UTF-8 and rebuild the index")
-
-
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The ``.txt`` files of a corpus folder, sorted by name."""
+    """Every file of a corpus folder and its sub-folders (hidden ones left out), sorted by path: the
+    readable ones and those to report as unreadable."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
-    files = sorted(p for p in corpus_dir.iterdir() if p.suffix == ".txt" and p.is_file())
-    if not files:
-        raise CorpusError(f"no .txt files in {corpus_dir}")
+    files = sorted(
+        p
+        for p in corpus_dir.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+    )
+    if not any(p.suffix.lower() in SUFFIXES for p in files):
+        raise CorpusError(f"no documents in {corpus_dir} (read: {', '.join(sorted(SUFFIXES))})")
     return files
 
 
-def parse_corpus(corpus_dir: Path) -> list[Document]:
-    """All documents of all files in ``corpus_dir``."""
-    return [doc for path in corpus_files(corpus_dir) for doc in parse_text(read_text(path), path.name)]
+def source_name(path: Path, corpus_dir: Path) -> str:
+    """How a corpus file is named in the index: its path under the corpus folder (``法规/条例.md``)."""
+    return path.relative_to(corpus_dir).as_posix()
+
+
+@dataclass
+class Corpus:
+    """The documents read from a corpus folder, and the files that could not be read (name -> why)."""
+
+    documents: list[Document]
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def read_corpus(corpus_dir: Path, cache_dir: Path | None = None, progress: Progress | None = None) -> Corpus:
+    """All documents of all readable files in ``corpus_dir``; a file that cannot be read is reported in
+    :attr:`Corpus.problems` and the others are read all the same.
+
+    Args:
+        corpus_dir: the corpus folder (sub-folders included).
+        cache_dir: where OCR results are cached (see :func:`qa.readers.read_document`).
+        progress: told about slow steps (OCR pages).
+    """
+    corpus = Corpus([])
+    for path in corpus_files(corpus_dir):
+        name = source_name(path, corpus_dir)
+        try:
+            text = read_document(path, cache_dir, progress)
+        except CorpusError as exc:
+            corpus.problems[name] = str(exc)
+            continue
+        corpus.documents.extend(parse_text(text, name))
+    return corpus

@@ -14,7 +14,9 @@ The rules, first match wins:
    (``2024年…规划``, ``2021年…工作要点``). Such a plan sets targets and measures for its period, so it is
    现行有效 within the period and 已失效 after its last year (its measures are carried on, if at all, by
    the next plan, which a user must look up).
-5. **An effective date and no end**: 现行有效 (in force until repealed; the corpus shows no repeal).
+5. **An effective date and no end**: 现行有效 (in force until repealed; the corpus shows no repeal). A
+   law, regulation or rule (法, 条例, 办法, 规定…) adopted or published on a known date binds from then
+   on even where its text omits the effective date: 现行有效 too, the reason saying so.
 6. **Nothing stated** (未说明): neither an effective date nor a validity period nor a plan period; the
    document may well be in force, but it does not say for how long, and the user should check.
 
@@ -28,6 +30,7 @@ from datetime import date
 from enum import Enum
 
 from qa.chunking import Chunk
+from qa.metadata import RULE_KINDS
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 
 _REPEAL = re.compile(r"[^。；]*(?:同时废止|予以废止|同时停止执行|不再执行)")
@@ -148,5 +151,7 @@ def validity_of(
         return Status(Validity.IN_FORCE, span)
     if chunk.effective_date:
         return Status(Validity.IN_FORCE, f"自{chunk.effective_date}起施行，未定有效期")
+    if chunk.kind in RULE_KINDS and chunk.date:
+        return Status(Validity.IN_FORCE, f"{chunk.date}通过或公布，未写明施行日期，未见废止")
     issued = f"，{chunk.date}发布" if chunk.date else ""
     return Status(Validity.UNSTATED, f"文件未说明施行日期和有效期{issued}")

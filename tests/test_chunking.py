@@ -10,7 +10,7 @@ import pytest
 
 from qa.chunking import CLOSING_PATH, PATH_SEP, Chunk, chunk_documents
 from qa.config import ROOT
-from qa.parsing import BlockKind, Document, parse_corpus
+from qa.parsing import BlockKind, Document, read_corpus
 
 CORPUS = ROOT / "corpus"
 MAX_CHARS = 360
@@ -34,7 +34,7 @@ def _squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def docs() -> list[Document]:
-    return parse_corpus(CORPUS)
+    return read_corpus(CORPUS).documents
 
 
 @pytest.fixture(scope="module")

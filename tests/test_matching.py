@@ -13,7 +13,7 @@ from qa.cli import main
 from qa.config import ROOT, Config
 from qa.evaluation import applies, covers, load_questions
 from qa.matching import Match, Profile
-from qa.parsing import parse_corpus
+from qa.parsing import read_corpus
 from qa.pipeline import Pipeline
 from qa.tagging import PROVINCE, TAGS, Kind, Section, load_tags, tag_chunks
 from qa.validity import Validity
@@ -21,7 +21,7 @@ from qa.validity import Validity
 
 @pytest.fixture(scope="module")
 def chunks() -> list[Chunk]:
-    return chunk_documents(parse_corpus(ROOT / "corpus"))
+    return chunk_documents(read_corpus(ROOT / "corpus").documents)
 
 
 AS_OF = "2026-06-01"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from qa.config import ROOT
-from qa.parsing import Block, BlockKind, CorpusError, Document, parse_corpus, parse_text, read_text
+from qa.parsing import Block, BlockKind, Document, parse_text, read_corpus
+from qa.readers import CorpusError, read_text
 
 CORPUS = ROOT / "corpus"
 JX = "jx-gazette-2024-03.txt"
@@ -95,7 +96,7 @@ def _normalise(match: re.Match[str]) -> str:
 
 @pytest.fixture(scope="module")
 def docs() -> list[Document]:
-    return parse_corpus(CORPUS)
+    return read_corpus(CORPUS).documents
 
 
 @pytest.fixture(scope="module")
@@ -192,8 +193,8 @@ def test_issuer_and_issue_date_from_the_signature(
         ("浙自然资规〔2021〕5号", "浙江省自然资源厅", "2021-06-15", "2021-07-20", ""),
         ("浙政发〔2021〕16号", "浙江省人民政府", "2021-06-10", "2021-07-15", ""),
         ("浙政发〔2021〕12号", "浙江省人民政府", "2021-05-17", "", ""),
-        # (2021年1月30日浙江省第十三届人民代表大会第五次会议通过)
-        (OUTLINE_TITLE, "浙江省第十三届人民代表大会第五次会议", "2021-01-30", "", ""),
+        # (2021年1月30日浙江省第十三届人民代表大会第五次会议通过): the adopting body, without term and session
+        (OUTLINE_TITLE, "浙江省人民代表大会", "2021-01-30", "", ""),
         (SOCIAL_TITLE, "浙江省发展和改革委员会", "2021-03-31", "", ""),
     ],
 )
@@ -604,7 +605,7 @@ def test_read_text_reads_a_gb18030_copy(tmp_path: Path, sources: dict[str, str])
     path.parent.mkdir()
     path.write_bytes(raw)
     assert read_text(path) == sources[JX]
-    parsed = parse_corpus(path.parent)
+    parsed = read_corpus(path.parent).documents
     original = parse_text(sources[JX], JX)
     assert [(d.doc_number, d.title, d.issue_date) for d in parsed] == [
         (d.doc_number, d.title, d.issue_date) for d in original
@@ -643,7 +644,7 @@ def test_read_text_rejects_text_with_nul_bytes(tmp_path: Path, content: bytes):
 
 def test_missing_or_empty_corpus_folder_is_a_clear_error(tmp_path: Path):
     with pytest.raises(CorpusError, match="not found"):
-        parse_corpus(tmp_path / "nowhere")
-    (tmp_path / "notes.md").write_text("not a corpus file", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"no \.txt files"):
-        parse_corpus(tmp_path)
+        read_corpus(tmp_path / "nowhere")
+    (tmp_path / "notes.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"no documents in"):
+        read_corpus(tmp_path)

@@ -12,13 +12,13 @@ import pytest
 from qa.chunking import Chunk, chunk_documents
 from qa.cli import main
 from qa.config import ROOT
-from qa.parsing import parse_corpus
+from qa.parsing import read_corpus
 from qa.validity import Validity, parse_as_of, plan_period, repeals, validity_of
 
 
 @pytest.fixture(scope="module")
 def chunks() -> list[Chunk]:
-    return chunk_documents(parse_corpus(ROOT / "corpus"))
+    return chunk_documents(read_corpus(ROOT / "corpus").documents)
 
 
 def _first(chunks: list[Chunk], doc_number: str = "", part: str = "", title: str = "") -> Chunk:

@@ -1,0 +1,144 @@
+"""The document model on laws and regulations (``../shared/corpus-laws``, Markdown as collected): titles
+without markup, history lines (adoption, approval, amendment), issuer, kind, effective date and validity,
+and clause paths along 编/章/节/条 with an article's paragraphs and items kept in it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from qa.chunking import Chunk, chunk_document
+from qa.config import ROOT
+from qa.parsing import Document, parse_text
+from qa.readers import read_document
+from qa.validity import Validity, validity_of
+
+LAWS = ROOT.parent / "shared" / "corpus-laws"
+ZJ = LAWS / "地方性法规" / "浙江"
+SCHOOL = ZJ / "宁波市学校安全条例(2020-06-05).md"
+GREENING = ZJ / "宁波市城市绿化条例(2017-12-18).md"
+WATER = ZJ / "浙江省水资源条例(2020-09-24).md"
+SUPERVISION = ZJ / "浙江省各级人民代表大会常务委员会监督条例(2008-11-28).md"
+CRIMINAL = LAWS / "刑法" / "刑法.md"
+SHIPPING = LAWS / "行政法规" / "上海航运交易所管理规定(1996-10-03).md"
+
+pytestmark = pytest.mark.skipif(not LAWS.is_dir(), reason="../shared/corpus-laws is not beside the project")
+
+
+def _read(path: Path) -> tuple[Document, list[Chunk]]:
+    docs = parse_text(read_document(path), path.name)
+    assert len(docs) == 1, "a law file is one document"
+    return docs[0], chunk_document(docs[0])
+
+
+def _chunk(chunks: list[Chunk], path: str) -> Chunk:
+    found = [c for c in chunks if c.clause_path == path]
+    assert found, f"no clause {path}; have {[c.clause_path for c in chunks][:12]}…"
+    return found[0]
+
+
+def test_local_regulation_metadata_from_its_history_lines():
+    doc, _ = _read(SCHOOL)
+    assert doc.title == "宁波市学校安全条例"  # the Markdown title, without its mark
+    assert doc.kind == "条例"
+    # 2003年9月26日 宁波市第十二届人民代表大会常务委员会第五次会议通过: the adopting body, no term or session
+    assert (doc.issuer, doc.issue_date) == ("宁波市人民代表大会常务委员会", "2003-09-26")
+    # 2020年5月15日 …批准的《…关于修改〈宁波市学校安全条例〉的决定》修正
+    assert doc.amended_date == "2020-05-15"
+    assert doc.effective_date == "2004-01-01"  # 第四十八条 本条例自2004年1月1日起施行
+
+
+def test_history_lines_without_their_dates_stay_in_the_history():
+    doc, chunks = _read(GREENING)
+    assert doc.issue_date == "1991-10-26" and doc.amended_date > "2003-01-01"
+    history = _chunk(chunks, "题注")
+    assert "浙江省第七届人民代表大会常务委员会第二十六次会议批准" in history.text
+    assert not any("第七届" in c.text for c in chunks if c.clause_path != "题注")
+
+
+def test_articles_under_their_chapter_with_paragraphs_and_items_kept():
+    _, chunks = _read(SCHOOL)
+    fourth = _chunk(chunks, "第一章 总则 > 第四条")
+    # 第四条 学校安全工作应当遵循下列原则： then （一）…（四） on lines of their own
+    assert fourth.text.startswith("第四条") and "（一）安全优先" in fourth.text and "（四）" in fourth.text
+    ninth = _chunk(chunks, "第二章 安全管理 > 第九条")
+    assert "每年三月份最后一周为学校安全教育周" in ninth.text  # its second paragraph
+    closing = _chunk(chunks, "第六章 附则 > 第四十八条")
+    assert "本条例自2004年1月1日起施行" in closing.text
+    body = [c for c in chunks if c.clause_path != "题注"]
+    assert all(re.fullmatch(r"第.章 \S+ > 第[一二三四五六七八九十百]+条", c.clause_path) for c in body)
+    # every article of the file is a clause of its own, in order
+    numbers = [c.clause_path.rpartition(" > ")[2] for c in body]
+    assert len(set(numbers)) == 48 and numbers[0] == "第一条" and numbers[-1] == "第四十八条"
+
+
+def test_a_long_article_is_split_and_keeps_its_path():
+    _, chunks = _read(CRIMINAL)
+    last = [c for c in chunks if c.clause_path.endswith("第四百五十二条")]
+    assert len(last) >= 2 and all(len(c.text) <= 420 for c in last)
+
+
+def test_book_chapter_section_article_and_articles_numbered_after_another():
+    doc, chunks = _read(CRIMINAL)
+    assert (doc.title, doc.kind, doc.issuer) == ("中华人民共和国刑法", "法", "全国人民代表大会")
+    assert doc.amended_date >= "2023-12-29"  # the latest 修正案 in its history lines
+    paths = {c.clause_path for c in chunks}
+    assert "第一编 总则 > 第一章 刑法的任务、基本原则和适用范围 > 第一条" in paths
+    assert "第一编 总则 > 第二章 犯罪 > 第一节 犯罪和刑事责任 > 第十三条" in paths
+    assert any(p.endswith("> 第十七条之一") for p in paths)
+
+
+def test_sections_with_ideographic_spaces():
+    _, chunks = _read(SUPERVISION)
+    eleventh = next(c for c in chunks if c.clause_path.endswith("第十一条"))
+    assert eleventh.clause_path.endswith("> 第一节 听取和审议专项工作报告 > 第十一条")
+    assert "\u3000" not in eleventh.clause_path
+
+
+def test_a_division_printed_without_its_number():
+    _, chunks = _read(WATER)
+    first = next(c for c in chunks if c.clause_path.endswith("第一条"))
+    assert first.clause_path == "总则 > 第一条"
+    assert not [c for c in chunks if c.text.strip() == "总则"], "the title is not a clause of its own"
+
+
+def test_administrative_regulation_issued_by_order_and_in_force_on_publication():
+    doc, chunks = _read(SHIPPING)
+    # 1996年10月3日 中华人民共和国交通部令第8号发布; 本规定自发布之日起施行
+    assert (doc.kind, doc.issuer, doc.issue_date) == ("规定", "中华人民共和国交通部", "1996-10-03")
+    assert doc.effective_date == "1996-10-03"
+    status = validity_of(chunks[-1], "2026-01-01")
+    assert status.validity == Validity.IN_FORCE and "1996-10-03" in status.reason
+
+
+def test_validity_of_a_regulation_before_and_after_it_takes_effect():
+    _, chunks = _read(SCHOOL)
+    assert validity_of(chunks[1], "2003-12-01").validity == Validity.NOT_YET
+    assert validity_of(chunks[1], "2026-01-01").validity == Validity.IN_FORCE
+
+
+def test_the_same_regulation_as_plain_text_with_its_markup():
+    """A regulation pasted into a .txt file reads the same: ``#`` marks and comments are markup anywhere."""
+    text = SCHOOL.read_text(encoding="utf-8")
+    as_md = parse_text(read_document(SCHOOL), SCHOOL.name)[0]
+    as_txt = parse_text(text, "学校安全条例.txt")[0]
+    assert as_txt.title == as_md.title == "宁波市学校安全条例"
+    paths = [c.clause_path for c in chunk_document(as_txt)]
+    assert paths == [c.clause_path for c in chunk_document(as_md)]
+    assert not any("<!--" in b.text or b.text.startswith("#") for b in as_txt.blocks)
+
+
+@pytest.mark.parametrize("folder", ["地方性法规/浙江", "行政法规", "社会法"])
+def test_validity_and_article_paths_across_a_folder_of_laws(folder: str):
+    """Over every file of a folder: titles without markup, validity known for at least 90% of the
+    documents, an article path on at least 90% of their passages."""
+    docs = [d for p in sorted((LAWS / folder).glob("*.md")) for d in parse_text(read_document(p), p.name)]
+    assert len(docs) >= 30
+    assert not [d.title for d in docs if re.search(r"^#|\*\*|<!--|</?[a-z]+>", d.title)]
+    chunks = [c for d in docs for c in chunk_document(d) if c.clause_path != "题注"]
+    known = [validity_of(c, "2026-01-01").validity != Validity.UNSTATED for c in chunks]
+    assert sum(known) / len(known) >= 0.9
+    articles = [bool(re.search(r"第[一二三四五六七八九十百千零〇]+条", c.clause_path)) for c in chunks]
+    assert sum(articles) / len(articles) >= 0.9
