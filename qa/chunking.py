@@ -13,9 +13,10 @@ from pathlib import Path
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from qa.metadata import KINDS
 from qa.parsing import ATTACHMENT, Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "17"
+CHUNKER_VERSION = "18"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -49,8 +50,7 @@ _MARKER = re.compile(r"^([(（][一二三四五六七八九十\d]+[)）]|[一二
 """The number of a numbered heading (``3.`` -> ``3``, ``(二)`` -> ``(二)``), or the first number of a
 merged run (``1-3``): merged siblings get the clause path ``1-3``."""
 _CLOSING_CLAUSE = re.compile(
-    r"^本(?:实施意见|意见|通知|办法|规定|细则|行动计划|计划|方案|决定|规划|要点|政策)[^。]{0,40}"
-    r"(?:施行|实施|执行|解释|有效期|废止)"
+    rf"^(?:第[{_N}]+条\s*)?本(?:{'|'.join(KINDS)}|政策)[^。]{{0,40}}(?:施行|实施|执行|解释|有效期|废止)"
 )
 _ITEM = re.compile(r"^(?:序号)?(\d{1,3})(?:-(\d{1,3}))?(?=[.．、\s]|$)")
 """The clause path label of a numbered item or table row, or of a run of them (``2. 强化…``, ``1-12``,
@@ -94,6 +94,12 @@ class Chunk:
         return asdict(self)
 
 
+def is_closing(text: str) -> bool:
+    """Whether a clause is a document's closing provision: when it takes effect or expires, who
+    interprets it (``本办法自2024年4月1日起施行``, ``第四十八条 本条例自…起施行``)."""
+    return any(_CLOSING_CLAUSE.match(line) for line in text.split("\n")[:2])  # below its chapter's title
+
+
 def heading_level(text: str) -> float | None:
     """The hierarchy level of a paragraph that starts with a heading marker, else None."""
     for level, pattern in _LEVELS:
@@ -110,8 +116,8 @@ def heading_label(text: str) -> str:
     if article:
         return article.group()
     division = _DIVISION.match(text)
-    if division:  # 第三章监督管理, 第三章　监督管理 -> 第三章 监督管理
-        text = f"{division.group()} {text[division.end() :].strip()}".strip()
+    if division:  # 第三章监督管理, 第三章　监督管理, 第三章 监 督 管 理 -> 第三章 监督管理
+        text = f"{division.group()} {squash(text[division.end() :])}".strip()
     head = re.split(r"[。:：]", text, maxsplit=1)[0].strip()
     return re.sub(r"\s+", " ", head)[:_LABEL_MAX]
 
@@ -149,9 +155,10 @@ def _units(doc: Document) -> list[_Unit]:
             continue  # a tab table's header row: every rebuilt row names its headers
         if block.kind == BlockKind.HISTORY:
             stack = []
-            if units and units[-1].path in ([HISTORY_PATH], []):  # with the title above it
+            if units and units[-1].path == [] and all(b.kind == BlockKind.TITLE for b in units[-1].blocks):
+                units.pop()  # a title above history lines: every chunk names its document already
+            if units and units[-1].path == [HISTORY_PATH]:
                 units[-1].blocks.append(block)
-                units[-1].path = [HISTORY_PATH]
             else:
                 units.append(_Unit([HISTORY_PATH], [block]))
             continue
@@ -167,7 +174,7 @@ def _units(doc: Document) -> list[_Unit]:
         if level is None and stack and stack[-1][0] == _ARTICLE_LEVEL:
             units[-1].blocks.append(block)
             units[-1].heading_only = False
-        elif block.kind == BlockKind.PARAGRAPH and _CLOSING_CLAUSE.match(block.text):
+        elif level is None and block.kind == BlockKind.PARAGRAPH and is_closing(block.text):
             stack = [(0.0, CLOSING_PATH, None)]
             units.append(_Unit([CLOSING_PATH], [block]))
         elif level is not None:

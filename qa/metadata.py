@@ -13,11 +13,12 @@ from qa.numerals import arabic_dates
 DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 DATE_LINE = re.compile(rf"^{DATE}$")
 
-_KINDS = (
+KINDS = (
     "实施细则 实施办法 实施意见 实施方案 行动计划 工作要点 细则 条例 办法 规定 规则 决定 决议 "
     "通知 意见 规划 纲要 方案 计划 要点 公告 通告 批复 复函 函 解释 章程 法典 法 令"
 ).split()
-_KIND = re.compile(rf"({'|'.join(_KINDS)})$")
+"""The kinds of official document, as the last word of a title names them (longer words first)."""
+_KIND = re.compile(rf"({'|'.join(KINDS)})$")
 _TRAILING_NOTE = re.compile(r"[(（][^()（）]*[)）]$")  # (试行), (2021年修正), (2024-2026年)
 
 _EVENT_VERBS = "通过|批准|发布|公布|修正|修订|施行"

@@ -16,10 +16,11 @@ from enum import Enum
 
 import numpy as np
 
-from qa.chunking import CLOSING_PATH, Chunk
+from qa.chunking import Chunk, is_closing
 from qa.embedding import Embedder
 from qa.index import Index
 from qa.lexical import normalize
+from qa.metadata import KINDS
 from qa.parsing import doc_number_pattern, normalize_doc_number
 from qa.tables import CELL_SEP, ROW_SEP
 from qa.validity import Status, parse_as_of, repeals, validity_of
@@ -172,10 +173,11 @@ def short_plan(text: str) -> str:
 
 _NAMED = re.compile(
     r"[^,，。?？!！;；:：、]{0,12}?"
-    r"(?:规划纲要|纲要|规划|实施意见|意见|通知|方案|行动计划|计划|办法|要点|名单|复函|批复|决定|条例)"
+    rf"(?:规划纲要|名单|{'|'.join(k for k in KINDS if len(k) > 1 and k not in ('规定', '解释'))})"
 )
 """Where a question names a document: up to twelve characters before a kind of document
-(``商务“十四五”规划``, ``嘉兴卫生健康现代化实施意见``)."""
+(``商务“十四五”规划``, ``嘉兴卫生健康现代化实施意见``, ``宁波市学校安全条例``); not the one-character kinds
+(法, 令, 函: they end too many other words) nor 规定 and 解释 (everyday verbs: 有什么规定)."""
 
 
 _PLACE = re.compile(r"(.{2,3}?)[省市县区]")
@@ -297,7 +299,7 @@ class Retriever:
         self.figure_weight = figure_weight
         self.figures = [figure_parts(c.text) for c in index.chunks]
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
-        self.closing = np.array([c.clause_path == CLOSING_PATH for c in index.chunks])
+        self.closing = np.array([is_closing(c.text) for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
         self.as_of = parse_as_of(as_of)
         self.repealed = repeals(index.chunks)
@@ -343,19 +345,16 @@ class Retriever:
         dense, lexical = self.dense_scores(query), self.index.bm25.scores(query)
         pool = np.union1d(*(self._best(scores, allowed) for scores in (dense, lexical)))
         fused = np.full(len(self.index.chunks), -np.inf)
-        fused[pool] = (
-            _scaled(lexical[pool])
-            + self.dense_weight * _scaled(dense[pool])
-            + self.prior.scores(query)[self.prior.chunk_doc[pool]]
-        )
+        prior = self.prior.scores(query)[self.prior.chunk_doc]
+        fused[pool] = _scaled(lexical[pool]) + self.dense_weight * _scaled(dense[pool]) + prior[pool]
         if self.figure_weight and asks_figure(query):
             weights = self._subject_weights(query)
             fused[pool] += self.figure_weight * np.array(
                 [figure_coverage(self.figures[i], weights) for i in pool]
             )
         if _ASKS_WHEN_IN_FORCE.search(query):
-            closing = np.flatnonzero(self.closing & allowed)
-            fused[closing] = np.maximum(fused[closing], 0.0) + 1.0 + self.dense_weight
+            closing = np.flatnonzero(self.closing & allowed)  # outside the pool: its document's lift
+            fused[closing] = np.maximum(fused[closing], prior[closing]) + 1.0 + self.dense_weight
         return self._top(fused, k)
 
     def _subject_weights(self, query: str) -> dict[str, float]:

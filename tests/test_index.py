@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -95,3 +96,39 @@ def test_interrupted_build_leaves_the_old_index_usable(config: Config, embedder:
 def test_missing_corpus_gives_a_clear_error(tmp_path: Path, capsys):
     assert main(["index", "--corpus", str(tmp_path / "nowhere"), "--index-dir", str(tmp_path / "i")]) == 1
     assert "corpus folder not found" in capsys.readouterr().err
+
+
+LAW = ROOT.parent / "shared" / "corpus-laws" / "地方性法规" / "浙江" / "宁波市学校安全条例(2020-06-05).md"
+BAD_FILES = {
+    "坏文件/旧格式.doc": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),  # an OLE (Word 97) header
+    "坏文件/二进制.txt": bytes(range(256)) * 4,
+    "坏文件/空白.txt": b"",
+    "坏文件/损坏.docx": b"PK\x03\x04 not really a zip archive",
+}
+
+
+@pytest.mark.skipif(not LAW.is_file(), reason="../shared/corpus-laws is not beside the project")
+def test_a_corpus_of_sub_folders_and_unreadable_files(tmp_path: Path, capsys):
+    """Documents in sub-folders with Chinese names are indexed under their paths; each file that cannot
+    be read is named with what to do, and everything else is indexed all the same."""
+    corpus = tmp_path / "公文"
+    (corpus / "法规").mkdir(parents=True)
+    shutil.copy(LAW, corpus / "法规" / "宁波市学校安全条例.md")
+    shutil.copy(SOURCE, corpus / "公报.txt")
+    for name, content in BAD_FILES.items():
+        (corpus / name).parent.mkdir(exist_ok=True)
+        (corpus / name).write_bytes(content)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index")]
+    assert main(["index", *args]) == 0
+    err = capsys.readouterr().err
+    for name in BAD_FILES:
+        line = next(ln for ln in err.splitlines() if ln.startswith(f"not indexed: {name}: "))
+        assert name in line.split(": ", 2)[2], "the message names the file"
+    assert "save it as .docx" in err and "Traceback" not in err
+
+    assert main(["search", "学校安全教育周是哪一周", "--k", "1", "--json", *args]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert hit["source_file"] == "法规/宁波市学校安全条例.md"
+    assert (hit["doc_title"], hit["clause_path"]) == ("宁波市学校安全条例", "第二章 安全管理 > 第九条")
+    assert main(["search", "嘉兴最低工资", "--k", "1", "--json", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["source_file"] == "公报.txt"
