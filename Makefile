@@ -26,11 +26,16 @@ browser:  ## headless Chromium, chromedriver and a CJK font for the browser test
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    $(SUDO) apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; fi
 
-eval: setup  ## the retrieval benchmark on eval/dev.jsonl, eval/heldout.jsonl and dev's English versions, and the profile-matching one
+LAWS := --corpus .cache/corpus-laws-eval --index-dir .cache/index-laws-eval
+
+eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions and the laws files, and the profile-matching one
 	$(BIN)/qa eval --questions eval/dev.jsonl
 	$(BIN)/qa eval --questions eval/heldout.jsonl
 	$(BIN)/qa eval --questions eval/dev-en.jsonl
 	$(BIN)/qa eval --profiles eval/profiles.jsonl
+	$(BIN)/python eval/laws_corpus.py
+	$(BIN)/qa eval --questions eval/laws-tune.jsonl $(LAWS)
+	$(BIN)/qa eval --questions eval/laws.jsonl $(LAWS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check qa tests app.py && $(BIN)/ruff format --check qa tests app.py

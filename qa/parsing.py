@@ -84,6 +84,8 @@ _TITLE_TAIL = re.compile(r"^[(（][^()（）]{1,20}[)）]$")
 """The last line of a title printed over two lines, e.g. ``(2024-2026 年)``."""
 _SECTION = re.compile(r"^【(.+?)】\s*(.*)$")
 _MASTHEAD = re.compile(r"^\S{2,12}人民政府公报$")
+_TITLES_JOINED = re.compile(r"和(?=《|关于|[\u4e00-\u9fa5]{2,6}?[省市县区])")
+"""Where a notice's title joins the titles of two plans it issues: 和 before a place or 关于."""
 _HEADING_MARK = re.compile(r"^\s*#{1,6}\s+")
 _HEAD = (BlockKind.TITLE, BlockKind.DOC_NUMBER, BlockKind.HISTORY)
 """History lines (通过, 批准, 修正…) are read between the title and the body only."""
@@ -219,7 +221,7 @@ def _part_candidates(title: str, first_lines: list[str]) -> set[str]:
     found = set(re.findall(r"《([^》]{4,60})》", "".join(first_lines)))
     m = re.search(r"(?:印发|公布|转发)(.+?)的(?:通知|复函)$", title)
     if m:
-        found.update(p for p in re.split(r"和(?=浙江|嘉兴|关于)", m.group(1)) if len(p) >= 4)
+        found.update(p for p in re.split(_TITLES_JOINED, m.group(1)) if len(p) >= 4)
     return {squash(f).strip("《》") for f in found}
 
 
