@@ -50,8 +50,11 @@ _MARKER = re.compile(r"^([(（][一二三四五六七八九十\d]+[)）]|[一二
 """The number of a numbered heading (``3.`` -> ``3``, ``(二)`` -> ``(二)``), or the first number of a
 merged run (``1-3``): merged siblings get the clause path ``1-3``."""
 _CLOSING_CLAUSE = re.compile(
-    rf"^(?:第[{_N}]+条\s*)?本(?:{'|'.join(KINDS)}|政策)[^。]{{0,40}}(?:施行|实施|执行|解释|有效期|废止)"
+    rf"^(?:第[{_N}]+条\s*)?本(?:{'|'.join(KINDS)}|政策)[^。]{{0,40}}?"
+    r"(?:[自从][^。]{0,30}(?:起|之日)[^。]{0,6}(?:施行|实施|执行|生效)|解释|有效期|废止)"
 )
+"""A closing provision: 本办法自…起施行, 本条例自公布之日起施行, 本意见由…负责解释, 本规定有效期至… (not a
+clause on what happens once it is in force: 本条例施行前…)."""
 _ITEM = re.compile(r"^(?:序号)?(\d{1,3})(?:-(\d{1,3}))?(?=[.．、\s]|$)")
 """The clause path label of a numbered item or table row, or of a run of them (``2. 强化…``, ``1-12``,
 ``序号13``)."""

@@ -202,7 +202,8 @@ def _print_hits(hits: list[Hit]) -> None:
         part = f"·{c.part}" if c.part else ""
         validity = f"  【{h.validity.validity.value}：{h.validity.reason}】" if h.validity else ""
         print(f"[{h.rank}] {c.doc_title}{number}{part}{validity}")
-        print(f"    {c.clause_path}  ·  {c.issuer} {c.date}  ·  {c.source_file}:{c.start}-{c.end}")
+        amended = f" ({c.amended_date} 修正)" if c.amended_date else ""
+        print(f"    {c.clause_path}  ·  {c.issuer} {c.date}{amended}  ·  {c.source_file}:{c.start}-{c.end}")
         print("    " + c.text.replace("\n", "\n    "))
         print()
 

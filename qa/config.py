@@ -78,7 +78,7 @@ class Config:
     dense_weight: float = 1.0
     prior_weight: float = 0.2
     named_weight: float = 1.2
-    place_weight: float = 0.3
+    place_weight: float = 1.0
     figure_weight: float = 0.9
     max_question_chars: int = 500
     threads: int = 2

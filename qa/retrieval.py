@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from functools import reduce
 
 import numpy as np
 
@@ -86,6 +87,11 @@ def figure_coverage(parts: list[tuple[str, float]], weights: dict[str, float]) -
     return best / total if total else 0.0
 
 
+NAMED_SHARE = 0.5
+"""Documents lifted by at least this share of the best-lifted one's lift are those a question names: the
+fusion takes candidates from among their clauses too, however many other documents there are."""
+
+
 class Mode(str, Enum):
     HYBRID = "hybrid"
     DENSE = "dense"
@@ -120,7 +126,7 @@ class Hit:
     validity: Status | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """The hit object of the benchmark contract, plus issuer, date, part, offsets and validity
+        """The hit object of the benchmark contract, plus issuer, dates, kind, part, offsets and validity
         (``{"status": "现行有效", "reason": "有效期至2028-12-31"}``)."""
         c = self.chunk
         return {
@@ -135,6 +141,9 @@ class Hit:
             "part": c.part,
             "issuer": c.issuer,
             "date": c.date,
+            "kind": c.kind,
+            "amended_date": c.amended_date,
+            "effective_date": c.effective_date,
             "start": c.start,
             "end": c.end,
             "validity": self.validity.to_dict() if self.validity else None,
@@ -220,7 +229,7 @@ class DocumentPrior:
         chunks: list[Chunk],
         named_weight: float = 1.2,
         other_weight: float = 0.2,
-        place_weight: float = 0.3,
+        place_weight: float = 1.0,
     ) -> None:
         self.named_weight = named_weight
         self.other_weight = other_weight
@@ -288,7 +297,7 @@ class Retriever:
         dense_weight: float = 1.0,
         prior_weight: float = 0.2,
         named_weight: float = 1.2,
-        place_weight: float = 0.3,
+        place_weight: float = 1.0,
         figure_weight: float = 0.9,
         as_of: date | str | None = None,
     ) -> None:
@@ -343,9 +352,11 @@ class Retriever:
             scores = np.where(allowed, self.index.bm25.scores(query), -np.inf)
             return self._top(scores, k)
         dense, lexical = self.dense_scores(query), self.index.bm25.scores(query)
-        pool = np.union1d(*(self._best(scores, allowed) for scores in (dense, lexical)))
-        fused = np.full(len(self.index.chunks), -np.inf)
         prior = self.prior.scores(query)[self.prior.chunk_doc]
+        # candidates from the whole index, and as many again from the documents the question names
+        named = allowed & (prior >= NAMED_SHARE * prior.max()) if prior.max() > 0 else allowed & False
+        pool = reduce(np.union1d, [self._best(s, m) for s in (dense, lexical) for m in (allowed, named)])
+        fused = np.full(len(self.index.chunks), -np.inf)
         fused[pool] = _scaled(lexical[pool]) + self.dense_weight * _scaled(dense[pool]) + prior[pool]
         if self.figure_weight and asks_figure(query):
             weights = self._subject_weights(query)

@@ -4,12 +4,15 @@ and clause paths along 编/章/节/条 with an article's paragraphs and items ke
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from qa.chunking import Chunk, chunk_document
+from qa.chunking import Chunk, chunk_document, is_closing
+from qa.cli import main
 from qa.config import ROOT
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
@@ -142,3 +145,39 @@ def test_validity_and_article_paths_across_a_folder_of_laws(folder: str):
     assert sum(known) / len(known) >= 0.9
     articles = [bool(re.search(r"第[一二三四五六七八九十百千零〇]+条", c.clause_path)) for c in chunks]
     assert sum(articles) / len(articles) >= 0.9
+
+
+ELEVATORS = [
+    "宁波市电梯安全条例(2020-10-10).md",
+    "温州市电梯安全条例(2018-04-09).md",
+    "金华市电梯安全条例(2017-10-25).md",
+]
+
+
+def test_is_closing_reads_the_closing_provision_only():
+    assert is_closing("第四十八条 本条例自2004年1月1日起施行。本条例施行前…")
+    assert is_closing("第六章  附则\n第三十条 本条例自2018年1月1日起施行。")  # below its chapter's title
+    assert is_closing("本办法由省科技厅负责解释。") and is_closing("第十八条 本规定自公布之日起施行。")
+    assert not is_closing("第三十二条 本条例施行前在本市无偿献血和义务献血的公民，…")
+
+
+@pytest.mark.slow
+def test_same_topic_regulations_of_several_cities(tmp_path: Path, capsys):
+    """Three cities' elevator regulations, nearly the same wording: the city or the document a question
+    names decides, and a question on when it takes effect gets that document's closing article."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ELEVATORS:
+        shutil.copy(ZJ / name, corpus / name)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "3", "--json"]
+
+    def top(question: str) -> dict:
+        assert main(["search", question, *args]) == 0
+        return json.loads(capsys.readouterr().out)["hits"][0]
+
+    for city in ("宁波", "温州", "金华"):
+        hit = top(f"《{city}市电梯安全条例》从哪天开始施行？")
+        assert hit["doc_title"] == f"{city}市电梯安全条例" and "起施行" in hit["text"], hit
+        assert re.fullmatch(r"(第.章 附则 > )?第[一二三四五六七八九十]+条", hit["clause_path"])
+        hit = top(f"在{city}，电梯出了故障把人困住了，维保单位要多快赶到？")
+        assert hit["doc_title"] == f"{city}市电梯安全条例", hit
