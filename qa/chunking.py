@@ -16,7 +16,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from qa.metadata import KINDS
 from qa.parsing import ATTACHMENT, Block, BlockKind, Document, squash
 
-CHUNKER_VERSION = "18"
+CHUNKER_VERSION = "19"
 """Bump when parsing or chunking changes, so that existing indexes are rebuilt."""
 
 PATH_SEP = " > "
@@ -86,12 +86,15 @@ class Chunk:
     list_items: str = ""
     """The numbers of the first and last item of the numbered list or table holding this chunk (``1-134``:
     what ``一共列了多少个`` asks, when a chunk holds only some of them), empty when it is in none."""
+    cited: str = ""
+    """The wording of the articles (or their items) of the same document that this clause cites by
+    number (``违反本条例第十四条第一项规定的…``): a penalty names the act it punishes only there."""
 
     @property
     def keyword_text(self) -> str:
-        """What BM25 indexes: title, part and clause path before the wording."""
+        """What BM25 indexes: title, part and clause path before the wording, and the wording it cites."""
         head = self.doc_title + (f" {self.part}" if self.part else "")
-        return f"{head}\n{self.clause_path}\n{self.text}"
+        return f"{head}\n{self.clause_path}\n{self.text}" + (f"\n{self.cited}" if self.cited else "")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -385,7 +388,38 @@ def chunk_document(
                 )
             )
     _item_spans(chunks)
+    _cite(chunks)
     return chunks
+
+
+_CITATION = re.compile(
+    rf"本(?:{'|'.join(KINDS)})(第[{_N}]+条(?:之[{_N}]+)?)(?:第[{_N}]+款)?((?:第[（(]?[{_N}]+[)）]?项[、和及或]?)*)"
+)
+"""A clause citing another of its document by number: 本条例第十四条第一款, 本办法第五条第(二)项."""
+_CITED_CHARS = 300
+
+
+def _cite(chunks: list[Chunk]) -> None:
+    """Set ``cited`` of each chunk that cites articles of its document: their wording (only the cited
+    items, with the article's first line, when it names items), up to ``_CITED_CHARS`` characters."""
+    articles: dict[str, str] = {}
+    for c in chunks:
+        label = c.clause_path.rpartition(PATH_SEP)[2]
+        if _ARTICLE.fullmatch(label):
+            articles[label] = articles.get(label, "") + c.text
+    for c in chunks:
+        cited = []
+        for m in _CITATION.finditer(c.text):
+            text = articles.get(m.group(1), "")
+            items = re.findall(rf"第[（(]?([{_N}]+)[)）]?项", m.group(2))
+            if text and items:
+                lines = text.split("\n")
+                text = "\n".join(
+                    [lines[0], *(ln for ln in lines if re.match(rf"[(（]({'|'.join(items)})[)）]", ln))]
+                )
+            if text and text not in cited:
+                cited.append(text[:_CITED_CHARS])
+        c.cited = "\n".join(cited)
 
 
 def item_range(clause_path: str) -> tuple[int, int] | None:

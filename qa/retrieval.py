@@ -17,7 +17,7 @@ from functools import reduce
 
 import numpy as np
 
-from qa.chunking import Chunk, is_closing
+from qa.chunking import HISTORY_PATH, Chunk, is_closing
 from qa.embedding import Embedder
 from qa.index import Index
 from qa.lexical import normalize
@@ -31,6 +31,8 @@ _ASKS_WHEN_IN_FORCE = re.compile(
     r"|(什么时候|哪天|何时|哪一天|从哪).{0,10}(施行|实施|生效|执行|有效)"
 )
 """A question about when a document takes effect or expires: its closing provision answers it."""
+_ASKS_HISTORY = re.compile(r"通过|批准|修正|修订|修改|制定|颁布|公布|出台|沿革|历史")
+"""A question about a document's history: only such a question is answered from its history lines."""
 
 
 _ASKS_FIGURE = re.compile(r"多少|几[个项家所条名次倍万千百]|比例|比重|占比|多大|多高|多长|目标是|达到")
@@ -58,17 +60,19 @@ def states_figure(text: str) -> bool:
     return bool(_FIGURE.search(_NOT_FIGURE.sub("", text)))
 
 
-def figure_parts(text: str, sentence_share: float = 0.5) -> list[tuple[str, float]]:
+def figure_parts(text: str, cited: str = "", sentence_share: float = 0.5) -> list[tuple[str, float]]:
     """The parts of a passage that state a figure, normalized, each with how much it counts: its clauses
     (a table row is one clause) with 1, its sentences with ``sentence_share`` (the figure may stand in
-    the clause after its subject: ``对首次通过认定的高新技术企业,给予每家 20 万元奖励``)."""
+    the clause after its subject: ``对首次通过认定的高新技术企业,给予每家 20 万元奖励``). Each part carries
+    the wording the passage cites (:attr:`Chunk.cited`): a penalty's subject is the act it cites."""
+    cited = normalize(cited)
     parts = []
     for line in normalize(text).split("\n"):
         row = all(sep in line for sep in _TABLE_ROW)
         for splitter, share in ((_CLAUSE, 1.0), (_SENTENCE, sentence_share)):
             for part in [line] if row else splitter.split(line):
                 if states_figure(part):
-                    parts.append((part, share))
+                    parts.append((part + cited, share))
     return parts
 
 
@@ -306,9 +310,10 @@ class Retriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
-        self.figures = [figure_parts(c.text) for c in index.chunks]
+        self.figures = [figure_parts(c.text, c.cited) for c in index.chunks]
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
         self.closing = np.array([is_closing(c.text) for c in index.chunks])
+        self.history = np.array([c.clause_path == HISTORY_PATH for c in index.chunks])
         self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
         self.as_of = parse_as_of(as_of)
         self.repealed = repeals(index.chunks)
@@ -337,6 +342,8 @@ class Retriever:
             named = {n for n, pattern in self.doc_numbers.items() if pattern.search(query)}
             if named:
                 mask &= np.array([c.doc_number in named for c in self.index.chunks])
+            if not _ASKS_HISTORY.search(query):
+                mask &= ~self.history
         return mask
 
     def search(
@@ -376,7 +383,7 @@ class Retriever:
     def figure_fit(self, query: str, chunks: list[Chunk]) -> list[float]:
         """How much of the question each chunk states a figure about (:func:`figure_coverage`)."""
         weights = self._subject_weights(query)
-        return [figure_coverage(figure_parts(c.text), weights) for c in chunks]
+        return [figure_coverage(figure_parts(c.text, c.cited), weights) for c in chunks]
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
         ranked = np.argsort(-np.where(allowed, scores, -np.inf), kind="stable")[: self.candidates]

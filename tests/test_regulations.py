@@ -25,6 +25,7 @@ GREENING = ZJ / "宁波市城市绿化条例(2017-12-18).md"
 WATER = ZJ / "浙江省水资源条例(2020-09-24).md"
 SUPERVISION = ZJ / "浙江省各级人民代表大会常务委员会监督条例(2008-11-28).md"
 CRIMINAL = LAWS / "刑法" / "刑法.md"
+CIVILITY = ZJ / "丽水市文明行为促进条例(2020-08-14).md"
 SHIPPING = LAWS / "行政法规" / "上海航运交易所管理规定(1996-10-03).md"
 
 pytestmark = pytest.mark.skipif(not LAWS.is_dir(), reason="../shared/corpus-laws is not beside the project")
@@ -91,6 +92,17 @@ def test_book_chapter_section_article_and_articles_numbered_after_another():
     assert "第一编 总则 > 第一章 刑法的任务、基本原则和适用范围 > 第一条" in paths
     assert "第一编 总则 > 第二章 犯罪 > 第一节 犯罪和刑事责任 > 第十三条" in paths
     assert any(p.endswith("> 第十七条之一") for p in paths)
+
+
+def test_a_penalty_carries_the_wording_of_the_act_it_cites():
+    """第三十条 违反本条例第十四条第（四）项规定…: BM25 reads the cited item with it (the act is named
+    only there)."""
+    _, chunks = _read(CIVILITY)
+    penalty = next(c for c in chunks if c.clause_path.endswith("> 第三十条"))
+    assert penalty.cited.startswith("第十四条")
+    assert "（四）在当地人民政府禁止的区域外露天烧烤" in penalty.cited
+    assert "（三）" not in penalty.cited, "only the cited item, with the article's first line"
+    assert penalty.cited in penalty.keyword_text and penalty.cited not in penalty.text
 
 
 def test_sections_with_ideographic_spaces():
@@ -180,4 +192,6 @@ def test_same_topic_regulations_of_several_cities(tmp_path: Path, capsys):
         assert hit["doc_title"] == f"{city}市电梯安全条例" and "起施行" in hit["text"], hit
         assert re.fullmatch(r"(第.章 附则 > )?第[一二三四五六七八九十]+条", hit["clause_path"])
         hit = top(f"在{city}，电梯出了故障把人困住了，维保单位要多快赶到？")
-        assert hit["doc_title"] == f"{city}市电梯安全条例", hit
+        assert hit["doc_title"] == f"{city}市电梯安全条例" and hit["clause_path"] != "题注", hit
+        hit = top(f"《{city}市电梯安全条例》是哪天通过的？")  # the history lines answer only such questions
+        assert (hit["doc_title"], hit["clause_path"]) == (f"{city}市电梯安全条例", "题注"), hit
