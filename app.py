@@ -124,6 +124,7 @@ def card_html(
         f'<span class="docno">{esc(c.doc_number)}</span>' if c.doc_number else "无文号",
         esc(c.issuer) if c.issuer else "",
         esc(c.date) if c.date else "",
+        f"{esc(c.amended_date)} 修正" if c.amended_date else "",
         f'<span class="validity">{esc(validity["status"])}</span>'
         f'<span class="validity-reason">{esc(validity.get("reason", ""))}</span>'
         if validity.get("status")
