@@ -28,9 +28,8 @@ _ATTACHED_LEVEL = -1.0  # an attachment, above all of its headings
 _N = "一二三四五六七八九十百千零〇"
 _ARTICLE = re.compile(rf"^第[{_N}]+条(?:之[{_N}]+)?")
 _DIVISION = re.compile(rf"^第[{_N}]+(?:分编|编|章|节)")
-_ARTICLE_ENDS = {-0.5, -0.25, 0.0, 0.25, 0.5, 0.75, _ARTICLE_LEVEL}
-"""Levels of the headings that end an article: the next article, or a division (编, 分编, 章, 节, and
-those printed without a number)."""
+_DIVISION_MAX = 0.75
+"""Divisions above articles (编, 分编, 章, 节, and those printed without a number) have levels up to this."""
 # (level, pattern); a heading's level decides which open headings it closes
 _LEVELS: list[tuple[float, re.Pattern[str]]] = [
     (-0.5, re.compile(rf"^第[{_N}]+编")),
@@ -175,8 +174,9 @@ def _units(doc: Document) -> list[_Unit]:
             if unnumbered_level is None:
                 unnumbered_level = _CHAPTER_LEVEL if division is None else division + 0.25
             level = unnumbered_level
-        if any(lv == _ARTICLE_LEVEL for lv, _, _ in stack) and level not in _ARTICLE_ENDS:
-            level = None  # an article's paragraphs and items ((一), 1.) are its own text
+        ends_article = level is not None and (level <= _DIVISION_MAX or level == _ARTICLE_LEVEL)
+        if any(lv == _ARTICLE_LEVEL for lv, _, _ in stack) and not ends_article:
+            level = None  # only the next article or a division ends one: its items ((一), 1.) are its text
         if level is None and stack and stack[-1][0] == _ARTICLE_LEVEL:
             units[-1].blocks.append(block)
             units[-1].heading_only = False

@@ -361,7 +361,7 @@ class Retriever:
         dense, lexical = self.dense_scores(query), self.index.bm25.scores(query)
         prior = self.prior.scores(query)[self.prior.chunk_doc]
         # candidates from the whole index, and as many again from the documents the question names
-        named = allowed & (prior >= NAMED_SHARE * prior.max()) if prior.max() > 0 else allowed & False
+        named = allowed & (prior >= NAMED_SHARE * prior.max()) & (prior > 0)
         pool = reduce(np.union1d, [self._best(s, m) for s in (dense, lexical) for m in (allowed, named)])
         fused = np.full(len(self.index.chunks), -np.inf)
         fused[pool] = _scaled(lexical[pool]) + self.dense_weight * _scaled(dense[pool]) + prior[pool]
