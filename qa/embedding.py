@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.config import DEFAULT_EMBED_MODEL
+from qa.config import DEFAULT_EMBED_MODEL, Config
 from qa.models import ModelError, build_id, resolve_embed_model
 
 if TYPE_CHECKING:
@@ -186,6 +186,18 @@ class Embedder:
                         f"the onnx backend needs {exc.name}, which is not installed; fix: run the set-up "
                         f"again (make setup), or set QA_EMBED_BACKEND=torch"
                     ) from exc
+
+    @classmethod
+    def from_config(cls, config: Config) -> Embedder:
+        """The embedding model of ``config``."""
+        return cls(
+            config.embed_model,
+            config.models_dir,
+            config.embed_batch_size,
+            config.threads,
+            config.query_int8,
+            config.embed_backend,
+        )
 
     def _load_failure(self, exc: Exception, builtin: bool) -> str:
         reason = f"{type(exc).__name__}: {exc}".strip()

@@ -414,11 +414,15 @@ def read_corpus(corpus_dir: Path, cache_dir: Path | None = None, progress: Progr
     """
     corpus = Corpus([])
     for path in corpus_files(corpus_dir):
-        name = source_name(path, corpus_dir)
         try:
-            text = read_document(path, cache_dir, progress)
+            corpus.documents.extend(read_source(path, corpus_dir, cache_dir, progress))
         except CorpusError as exc:
-            corpus.problems[name] = str(exc)
-            continue
-        corpus.documents.extend(parse_text(text, name))
+            corpus.problems[source_name(path, corpus_dir)] = str(exc)
     return corpus
+
+
+def read_source(
+    path: Path, corpus_dir: Path, cache_dir: Path | None = None, progress: Progress | None = None
+) -> list[Document]:
+    """The documents of one corpus file; raises :class:`CorpusError` when it cannot be read."""
+    return parse_text(read_document(path, cache_dir, progress), source_name(path, corpus_dir))

@@ -70,14 +70,7 @@ class Pipeline:
 
     def __init__(self, config: Config, rebuild: bool = False, progress: bool = True) -> None:
         self.config = config
-        self.embedder = Embedder(
-            config.embed_model,
-            config.models_dir,
-            config.embed_batch_size,
-            config.threads,
-            config.query_int8,
-            config.embed_backend,
-        )
+        self.embedder = Embedder.from_config(config)
         if rebuild:
             self.index: Index = build_index(config, self.embedder, progress=progress)
         else:
