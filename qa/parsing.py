@@ -126,16 +126,6 @@ def normalize_doc_number(text: str) -> str:
     return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else ""
 
 
-def doc_number_pattern(doc_number: str) -> re.Pattern[str]:
-    """A pattern that finds a normalised 发文字号 in running text however it is printed
-    (``〔2021〕``, ``[2021]``, ``(2021)``, with or without spaces)."""
-    m = DOC_NUMBER_ANYWHERE.fullmatch(doc_number)
-    if not m:
-        return re.compile(re.escape(doc_number))
-    prefix, year, seq = m.groups()
-    return re.compile(rf"{re.escape(prefix)}\s*[〔\[［(（]\s*{year}\s*[〕\]］)）]\s*0*{seq}\s*号")
-
-
 def squash(text: str) -> str:
     """Remove all white space (titles are printed with stray spaces where lines were joined)."""
     return re.sub(r"\s+", "", text)

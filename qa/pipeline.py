@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import collections.abc
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from qa.answering import (
     STOP,
@@ -25,7 +27,7 @@ from qa.config import Config
 from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
 from qa.generation import Generator, complete, load_generator
-from qa.index import Index, build_index, ensure_index
+from qa.index import Index, ensure_index, load_index, read_manifest
 from qa.language import Language, detect, translate
 from qa.lexical import normalize
 from qa.matching import Match, Matcher, Profile
@@ -59,25 +61,34 @@ def contextual_query(question: str, history: list[str] | None = None, turns: int
     return " ".join([*previous, question])
 
 
+@dataclass(frozen=True)
+class Served:
+    """An index with the retriever and matcher built on it: swapped as one when the index changes."""
+
+    index: Index
+    retriever: Retriever
+    matcher: Matcher
+
+
 class Pipeline:
     """Model, index and retriever for one configuration.
 
     Args:
         config: the settings.
-        rebuild: rebuild the index even when it is current.
-        progress: show progress while building.
+        progress: show progress while the index is built or updated.
     """
 
-    def __init__(self, config: Config, rebuild: bool = False, progress: bool = True) -> None:
+    def __init__(self, config: Config, progress: bool = True) -> None:
         self.config = config
         self.embedder = Embedder.from_config(config)
-        if rebuild:
-            self.index: Index = build_index(config, self.embedder, progress=progress)
-        else:
-            self.index = ensure_index(config, self.embedder, progress=progress)
         self.generator: Generator | None = None
-        self.retriever = Retriever(
-            self.index,
+        self._served = self._serve(ensure_index(config, self.embedder, progress=progress))
+        self._reloading = threading.Lock()
+
+    def _serve(self, index: Index) -> Served:
+        config = self.config
+        retriever = Retriever(
+            index,
             self.embedder,
             candidates=config.candidates,
             dense_weight=config.dense_weight,
@@ -87,7 +98,37 @@ class Pipeline:
             figure_weight=config.figure_weight,
             as_of=config.as_of,
         )
-        self.matcher = Matcher(self.retriever)
+        return Served(index, retriever, Matcher(retriever))
+
+    @property
+    def index(self) -> Index:
+        return self._served.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._served.retriever
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._served.matcher
+
+    def refresh(self) -> bool:
+        """Serve the index on disk when an update (``qa index``, ``qa add``, another process) has written a
+        new one since it was loaded; returns whether it did. Questions already being answered finish on the
+        index they started with; a new index that cannot be loaded leaves the current one serving.
+
+        Raises:
+            IndexUnusable: the new index on disk is damaged.
+        """
+        manifest = read_manifest(self.config.index_dir)
+        if manifest is None or manifest.get("files") == self.index.manifest.get("files"):
+            return False
+        with self._reloading:
+            manifest = read_manifest(self.config.index_dir)
+            if manifest is None or manifest.get("files") == self.index.manifest.get("files"):
+                return False
+            self._served = self._serve(load_index(self.config.index_dir))
+        return True
 
     def search(
         self,

@@ -16,13 +16,14 @@ from enum import Enum
 from functools import reduce
 
 import numpy as np
+from scipy import sparse
 
 from qa.chunking import HISTORY_PATH, Chunk, is_closing
 from qa.embedding import Embedder
 from qa.index import Index
 from qa.lexical import normalize
 from qa.metadata import KINDS
-from qa.parsing import doc_number_pattern, normalize_doc_number
+from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.tables import CELL_SEP, ROW_SEP
 from qa.validity import Status, parse_as_of, repeals, validity_of
 
@@ -96,6 +97,23 @@ NAMED_SHARE = 0.5
 fusion takes candidates from among their clauses too, however many other documents there are."""
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The rows of the ``k`` highest scores, best first (ties in row order), without sorting them all."""
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < len(scores):
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        rows = np.flatnonzero(scores >= kth)  # the k best and any tied with the k-th, in row order
+    else:
+        rows = np.arange(len(scores))
+    return rows[np.argsort(-scores[rows], kind="stable")][:k]
+
+
+def doc_key(chunk: Chunk) -> tuple[str, str, str, str]:
+    """What tells one document (or a plan attached to it) from another: file, 发文字号, title, part."""
+    return (chunk.source_file, chunk.doc_number, chunk.doc_title, chunk.part)
+
+
 class Mode(str, Enum):
     HYBRID = "hybrid"
     DENSE = "dense"
@@ -109,17 +127,6 @@ class Filters:
     doc: str | None = None
     issuer: str | None = None
     year: int | None = None
-
-    def allows(self, chunk: Chunk) -> bool:
-        if self.doc:
-            number = normalize_doc_number(self.doc)
-            if number and chunk.doc_number != number:
-                return False
-            if not number and _squash(self.doc) not in _squash(chunk.part or chunk.doc_title):
-                return False
-        if self.issuer and _squash(self.issuer) not in _squash(chunk.issuer + chunk.doc_title):
-            return False
-        return not (self.year and not chunk.date.startswith(str(self.year)))
 
 
 @dataclass
@@ -238,18 +245,23 @@ class DocumentPrior:
         self.named_weight = named_weight
         self.other_weight = other_weight
         self.place_weight = place_weight
-        keys = [(c.source_file, c.doc_number, c.doc_title, c.part) for c in chunks]
+        keys = [doc_key(c) for c in chunks]
         self.doc_keys = list(dict.fromkeys(keys))
         position = {k: i for i, k in enumerate(self.doc_keys)}
-        self.chunk_doc = np.array([position[k] for k in keys])
+        self.chunk_doc = np.array([position[k] for k in keys], dtype=np.int64)
         first = {k: c for k, c in zip(keys, chunks, strict=False)}
-        self.doc_grams = [_ngrams(_names(first[k])) for k in self.doc_keys]
+        doc_grams = [_ngrams(_names(first[k])) for k in self.doc_keys]
         self.doc_places = np.array([_place(first[k].issuer) for k in self.doc_keys])
         self.places = {p for p in self.doc_places if p}
-        df = Counter(b for grams in self.doc_grams for b in grams)
+        df = Counter(b for grams in doc_grams for b in grams)
         n = len(self.doc_keys)
-        self.idf = {b: math.log(n / d) for b, d in df.items()}
-        self.saturation = 3 * math.log(n)
+        self.gram_ids = {b: i for i, b in enumerate(df)}
+        self.idf = np.array([math.log(n / d) for d in df.values()], dtype=np.float64)
+        rows = [i for i, grams in enumerate(doc_grams) for _ in grams]
+        cols = [self.gram_ids[b] for grams in doc_grams for b in grams]
+        self.names = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(self.gram_ids)))
+        """Documents by name bigrams: 1 where a document's names hold the bigram."""
+        self.saturation = 3 * math.log(max(n, 2))
         """Weight at which a document counts as fully named: about three distinctive bigrams."""
 
     def scores(self, query: str) -> np.ndarray:
@@ -269,11 +281,65 @@ class DocumentPrior:
         """Per document: ``named_weight`` (``other_weight`` for grams not from a name) times its share of
         ``saturation`` in the IDF of the ``grams`` its names hold; for a ``named`` document, times its share
         of the best-named one's (a share of the name: 十四五规划 of 省“十四五”规划纲要)."""
-        weights = np.array([sum(self.idf.get(b, 0.0) for b in grams & names) for names in self.doc_grams])
+        ids = [self.gram_ids[b] for b in grams if b in self.gram_ids]
+        query = np.zeros(len(self.gram_ids))
+        query[ids] = self.idf[ids]
+        weights = self.names @ query
         scale = self.named_weight if named else self.other_weight
         lift = scale * np.minimum(weights / self.saturation, 1.0)
         best = weights.max()
         return lift * weights / best if named and best > 0 else lift
+
+
+class DocumentTable:
+    """Per document, what filters and 发文字号 lookups read, as arrays: a question is checked against
+    all documents at once.
+
+    Args:
+        chunks: the index's chunks.
+        prior: the index's :class:`DocumentPrior` (its document order and chunk-to-document map).
+    """
+
+    def __init__(self, chunks: list[Chunk], prior: DocumentPrior) -> None:
+        first = {}
+        for c, d in zip(chunks, prior.chunk_doc, strict=True):
+            first.setdefault(int(d), c)
+        docs = [first[d] for d in range(len(prior.doc_keys))]
+        self.numbers = np.array([c.doc_number for c in docs])
+        self.names = np.array([_squash(c.part or c.doc_title) for c in docs])
+        self.issuers = np.array([_squash(c.issuer + c.doc_title) for c in docs])
+        self.dates = np.array([c.date for c in docs])
+        self.by_number: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        """(year, sequence) -> (prefix, 发文字号) of the documents so numbered."""
+        for number in set(self.numbers):
+            m = DOC_NUMBER_ANYWHERE.fullmatch(number) if number else None
+            if m:
+                self.by_number.setdefault((m.group(2), int(m.group(3))), []).append((m.group(1), number))
+
+    def numbered(self, query: str) -> np.ndarray:
+        """Per document: whether the question names its 发文字号 (printed with 〔〕, [] or ())."""
+        named = set()
+        for m in DOC_NUMBER_ANYWHERE.finditer(query):
+            for prefix, number in self.by_number.get((m.group(2), int(m.group(3))), []):
+                if m.group(1).endswith(prefix):
+                    named.add(number)
+        return np.isin(self.numbers, list(named))
+
+    def allowed(self, filters: Filters) -> np.ndarray:
+        """Per document: whether ``filters`` let it through: its 发文字号, or words of its title (or of the
+        plan it attaches), its issuer (or title) holding the issuer asked for, its date in the year."""
+        mask = np.ones(len(self.numbers), dtype=bool)
+        if filters.doc:
+            number = normalize_doc_number(filters.doc)
+            if number:
+                mask &= self.numbers == number
+            else:
+                mask &= np.char.find(self.names, _squash(filters.doc)) >= 0
+        if filters.issuer:
+            mask &= np.char.find(self.issuers, _squash(filters.issuer)) >= 0
+        if filters.year:
+            mask &= np.char.startswith(self.dates, str(filters.year))
+        return mask
 
 
 class Retriever:
@@ -310,11 +376,12 @@ class Retriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
-        self.figures = [figure_parts(c.text, c.cited) for c in index.chunks]
+        self.vectors = index.vectors()
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
-        self.closing = np.array([is_closing(c.text) for c in index.chunks])
-        self.history = np.array([c.clause_path == HISTORY_PATH for c in index.chunks])
-        self.doc_numbers = {n: doc_number_pattern(n) for n in {c.doc_number for c in index.chunks} if n}
+        self.documents = DocumentTable(index.chunks, self.prior)
+        self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
+        self.history = np.array([c.clause_path == HISTORY_PATH for c in index.chunks], dtype=bool)
+        self._figures: dict[int, list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
         self.repealed = repeals(index.chunks)
         self._status: dict[tuple[str, str, str], Status] = {}
@@ -327,24 +394,27 @@ class Retriever:
         return self._status[key]
 
     def dense_scores(self, query: str) -> np.ndarray:
-        vector = self.embedder.encode_query([query])
-        n = self.index.dense.ntotal
-        scores, ids = self.index.dense.search(vector, n)
-        out = np.empty(n, dtype=np.float32)
-        out[ids[0]] = scores[0]
-        return out
+        """Inner product of the question's vector with every passage's (one matrix-vector product)."""
+        return self.vectors @ self.embedder.encode_query([query])[0]
 
     def _allowed(self, query: str, filters: Filters | None, mode: Mode) -> np.ndarray:
         mask = np.ones(len(self.index.chunks), dtype=bool)
         if filters and (filters.doc or filters.issuer or filters.year):
-            mask &= np.array([filters.allows(c) for c in self.index.chunks])
+            mask &= self.documents.allowed(filters)[self.prior.chunk_doc]
         if mode == Mode.HYBRID:
-            named = {n for n, pattern in self.doc_numbers.items() if pattern.search(query)}
-            if named:
-                mask &= np.array([c.doc_number in named for c in self.index.chunks])
+            named = self.documents.numbered(query)
+            if named.any():
+                mask &= named[self.prior.chunk_doc]
             if not _ASKS_HISTORY.search(query):
                 mask &= ~self.history
         return mask
+
+    def figures(self, row: int) -> list[tuple[str, float]]:
+        """The :func:`figure_parts` of the passage in ``row`` (read once, when first asked for)."""
+        if row not in self._figures:
+            chunk = self.index.chunks[row]
+            self._figures[row] = figure_parts(chunk.text, chunk.cited)
+        return self._figures[row]
 
     def search(
         self, query: str, k: int = 10, mode: Mode = Mode.HYBRID, filters: Filters | None = None
@@ -368,7 +438,7 @@ class Retriever:
         if self.figure_weight and asks_figure(query):
             weights = self._subject_weights(query)
             fused[pool] += self.figure_weight * np.array(
-                [figure_coverage(self.figures[i], weights) for i in pool]
+                [figure_coverage(self.figures(i), weights) for i in pool]
             )
         if _ASKS_WHEN_IN_FORCE.search(query):
             closing = np.flatnonzero(self.closing & allowed)  # outside the pool: its document's lift
@@ -386,11 +456,11 @@ class Retriever:
         return [figure_coverage(figure_parts(c.text, c.cited), weights) for c in chunks]
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        ranked = np.argsort(-np.where(allowed, scores, -np.inf), kind="stable")[: self.candidates]
+        ranked = top_rows(np.where(allowed, scores, -np.inf), self.candidates)
         return ranked[allowed[ranked]]
 
     def _top(self, scores: np.ndarray, k: int) -> list[Hit]:
-        order = np.argsort(-scores, kind="stable")[:k]
+        order = top_rows(scores, k)
         return [
             Hit(r + 1, float(scores[i]), self.index.chunks[i], self.validity(self.index.chunks[i]))
             for r, i in enumerate(order)

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -24,6 +26,8 @@ from app import (
     transcript_html,
 )
 from qa.chunking import Chunk
+from qa.cli import main
+from qa.config import ROOT
 from qa.matching import Match, Profile
 from qa.pipeline import QuestionError
 from qa.retrieval import Filters, Hit
@@ -316,3 +320,31 @@ def test_a_model_that_cannot_be_loaded_is_reported_in_plain_words(tmp_path):
             client.predict(WAGE_QUESTION, api_name="/ask")
         assert "Traceback" not in str(error.value)
         assert client.predict("嘉兴最低工资", api_name="/locate")  # clause look-up needs no answering model
+
+
+LAW = ROOT.parent / "shared" / "corpus-laws" / "地方性法规" / "浙江" / "宁波市学校安全条例(2020-06-05).md"
+
+
+@pytest.mark.skipif(not LAW.is_file(), reason="../shared/corpus-laws is not beside the project")
+def test_a_running_app_answers_from_a_document_added_after_it_started(tmp_path):
+    """``qa add`` while the chat runs: the chat serves the updated index without a restart, and the
+    question it could not answer before is answered from the new document."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(ROOT / "corpus" / "jx-gazette-2024-03.txt", corpus)
+    args = ["--corpus", str(corpus), "--index-dir", str(index)]
+    assert main(["index", *args]) == 0
+    question = "宁波市学校安全教育周是每年的哪一周？"
+    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "QA_RELOAD_S": "1"}
+    with running_app(tmp_path / "app.log", **env) as url:
+        client = Client(url, verbose=False)
+        assert all(h["source_file"] != LAW.name for h in client.predict(question, api_name="/locate"))
+        assert main(["add", str(LAW), *args]) == 0
+        deadline = time.monotonic() + 60
+        while client.predict(question, k=1, api_name="/locate")[0]["source_file"] != LAW.name:
+            assert time.monotonic() < deadline, "the running app did not serve the updated index"
+            time.sleep(1)
+        answer = client.predict(question, api_name="/ask")
+        assert not answer["abstained"] and "第九条" in answer["citations"][0]["clause_path"]
+        assert client.predict(WAGE_QUESTION, k=1, api_name="/locate")[0]["doc_number"] == WAGE_DOC
+    assert "index reloaded" in (tmp_path / "app.log").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 
 from qa.config import ROOT, Config
 from qa.index import load_index
-from qa.lexical import B, K1, BM25Index, tokenize
+from qa.lexical import K1, B, BM25Index, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,8 @@ def test_scores_equal_bm25s_on_the_dev_questions(texts: list[str]):
     ours = BM25Index.build(texts)
     peer = bm25s.BM25(k1=K1, b=B)
     peer.index([tokenize(t) for t in texts], show_progress=False)
-    questions = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev.jsonl").open(encoding="utf-8")]
+    rows = (ROOT / "eval" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in rows if line.strip()]
     for question in questions:
         tokens = [t for t in tokenize(question) if t in ours.vocabulary]
         assert tokens, question

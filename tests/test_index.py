@@ -201,7 +201,8 @@ def test_an_updated_index_equals_a_full_build(config: Config, embedder: Embedder
     build_index(config, embedder, progress=False)
     shutil.copy(LAW, config.corpus_dir / LAW.name)
     path = config.corpus_dir / SOURCE.name
-    path.write_text(path.read_text(encoding="utf-8").replace("结合我市实际", "结合本市实际", 1), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("结合我市实际", "结合本市实际", 1), encoding="utf-8")
     updated, update = update_index(config, embedder, progress=False)
     assert (update.added, update.changed, update.removed) == ([LAW.name], [SOURCE.name], [])
     full = build_index(
