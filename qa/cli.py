@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bring the index up to date with the corpus (only new and changed files are read and embedded)",
     )
     p.add_argument(
-        "--rebuild", action="store_true", help="read every file again, even when the index is current"
+        "--rebuild", action="store_true", help="read and embed everything again, even when current"
     )
     _common(p)
 

@@ -273,7 +273,7 @@ def _widen(counts: sparse.csr_matrix, width: int) -> sparse.csr_matrix:
 
 
 def build_index(config: Config, embedder: Embedder, progress: bool = True) -> Index:
-    """Read, chunk, embed and index the whole corpus anew (vectors of unchanged texts are still reused)."""
+    """Read, chunk, embed and index the whole corpus anew (nothing is taken from the previous index)."""
     return update_index(config, embedder, progress, rebuild=True)[0]
 
 
