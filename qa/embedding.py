@@ -287,7 +287,8 @@ class Embedder:
                 self._onnx_sessions[int8] = load()
             except Exception:  # noqa: BLE001 - a damaged or partial file: export again
                 _export_onnx(self._st, self._onnx_dir)
-                path.unlink(missing_ok=True)
+                if int8:  # made again from the new export
+                    path.unlink(missing_ok=True)
                 self._onnx_sessions[int8] = load()
         return self._onnx_sessions[int8]
 

@@ -280,6 +280,16 @@ def test_a_damaged_onnx_export_is_made_again(built: Path, tmp_path: Path, torch_
     np.testing.assert_allclose(expected, torch_embedder.encode_document(PASSAGES), atol=1e-4)
 
 
+def test_int8_passages_stay_close_to_float_and_the_model_id_says_so(built: Path, tmp_path: Path) -> None:
+    exact = Embedder(str(built), tmp_path)
+    int8 = Embedder(str(built), tmp_path, passage_int8=True)
+    assert int8.model_id == exact.model_id + "+int8-passages", "an index built with it is told apart"
+    a, b = exact.encode_document(PASSAGES), int8.encode_document(PASSAGES)
+    assert (a * b).sum(axis=1).min() > 0.99 and not np.allclose(a, b, atol=1e-4)
+    assert list((tmp_path / "onnx").glob("*/model-int8.onnx"))
+    np.testing.assert_allclose(int8.encode_query(PASSAGES[:1]), exact.encode_query(PASSAGES[:1]), atol=1e-6)
+
+
 @pytest.mark.slow
 def test_unknown_backend_is_refused(built: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="embed_backend must be 'onnx' or 'torch'"):
