@@ -75,10 +75,10 @@ class BM25Index:
         self._ids = {t: i for i, t in enumerate(vocab)}
         self._n = counts.shape[0]
         lengths = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
-        self._df = np.diff(counts.tocsc().indptr)
+        self._cols = counts.tocsc()
+        self._df = np.diff(self._cols.indptr)
         self._idf = np.log1p((self._n - self._df + 0.5) / (self._df + 0.5)).astype(np.float32)
         self._norm = K1 * (1 - B + B * lengths / (lengths.mean() if self._n else 1.0))
-        self._cols = counts.tocsc()
 
     @classmethod
     def build(cls, texts: list[str]) -> BM25Index:

@@ -120,15 +120,18 @@ class Pipeline:
         Raises:
             IndexUnusable: the new index on disk is damaged.
         """
-        manifest = read_manifest(self.config.index_dir)
-        if manifest is None or manifest.get("files") == self.index.manifest.get("files"):
+        if not self._new_on_disk():
             return False
-        with self._reloading:
-            manifest = read_manifest(self.config.index_dir)
-            if manifest is None or manifest.get("files") == self.index.manifest.get("files"):
+        with self._reloading:  # another thread may have served it meanwhile
+            if not self._new_on_disk():
                 return False
             self._served = self._serve(load_index(self.config.index_dir))
         return True
+
+    def _new_on_disk(self) -> bool:
+        """Whether the index folder holds another index than the one served (its files' hashes differ)."""
+        manifest = read_manifest(self.config.index_dir)
+        return manifest is not None and manifest.get("files") != self.index.manifest.get("files")
 
     def search(
         self,

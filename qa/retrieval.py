@@ -246,12 +246,16 @@ class DocumentPrior:
         self.other_weight = other_weight
         self.place_weight = place_weight
         keys = [doc_key(c) for c in chunks]
-        self.doc_keys = list(dict.fromkeys(keys))
+        first: dict[tuple[str, str, str, str], Chunk] = {}
+        for key, chunk in zip(keys, chunks, strict=True):
+            first.setdefault(key, chunk)
+        self.doc_keys = list(first)
+        self.docs = list(first.values())
+        """One chunk of each document (its first), in document order: its metadata is read from it."""
         position = {k: i for i, k in enumerate(self.doc_keys)}
         self.chunk_doc = np.array([position[k] for k in keys], dtype=np.int64)
-        first = {k: c for k, c in zip(keys, chunks, strict=False)}
-        doc_grams = [_ngrams(_names(first[k])) for k in self.doc_keys]
-        self.doc_places = np.array([_place(first[k].issuer) for k in self.doc_keys])
+        doc_grams = [_ngrams(_names(c)) for c in self.docs]
+        self.doc_places = np.array([_place(c.issuer) for c in self.docs])
         self.places = {p for p in self.doc_places if p}
         df = Counter(b for grams in doc_grams for b in grams)
         n = len(self.doc_keys)
@@ -296,15 +300,11 @@ class DocumentTable:
     all documents at once.
 
     Args:
-        chunks: the index's chunks.
-        prior: the index's :class:`DocumentPrior` (its document order and chunk-to-document map).
+        prior: the index's :class:`DocumentPrior` (its documents, in the order its scores use).
     """
 
-    def __init__(self, chunks: list[Chunk], prior: DocumentPrior) -> None:
-        first = {}
-        for c, d in zip(chunks, prior.chunk_doc, strict=True):
-            first.setdefault(int(d), c)
-        docs = [first[d] for d in range(len(prior.doc_keys))]
+    def __init__(self, prior: DocumentPrior) -> None:
+        docs = prior.docs
         self.numbers = np.array([c.doc_number for c in docs])
         self.names = np.array([_squash(c.part or c.doc_title) for c in docs])
         self.issuers = np.array([_squash(c.issuer + c.doc_title) for c in docs])
@@ -378,7 +378,7 @@ class Retriever:
         self.figure_weight = figure_weight
         self.vectors = index.vectors()
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
-        self.documents = DocumentTable(index.chunks, self.prior)
+        self.documents = DocumentTable(self.prior)
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = np.array([c.clause_path == HISTORY_PATH for c in index.chunks], dtype=bool)
         self._figures: dict[int, list[tuple[str, float]]] = {}
