@@ -74,7 +74,7 @@ class Config:
     cache_dir: Path = field(default_factory=lambda: ROOT / ".cache")
     models_dir: Path = field(default_factory=lambda: ROOT / "models")
     embed_model: str = DEFAULT_EMBED_MODEL
-    embed_batch_size: int = 32
+    embed_batch_size: int = 8
     chunk_max_chars: int = 360
     chunk_min_chars: int = 60
     chunk_overlap_chars: int = 80

@@ -1,17 +1,20 @@
 """Dense embeddings with sentence-transformers on the CPU, strictly offline.
 
-The model is loaded with sentence-transformers; by default its transformer is then run by ONNX Runtime
-(exported once per model into ``models/onnx/``) for passages and float questions: the same vectors as
-torch, about 1.5 times as fast for passages and twice for questions on 2 cores. torch,
-sentence-transformers and onnxruntime are imported when an :class:`Embedder` is created, not when this
-module is imported, so commands that never embed stay fast.
+By default the model's transformer is run by ONNX Runtime (exported once per model into
+``models/onnx/``) for passages and float questions: the same vectors as sentence-transformers, about 1.5
+times as fast for passages and twice for questions on 2 cores. Once the export exists, a
+sentence-transformers folder is read from its configuration files (prompts, pooling, length) and its
+``tokenizer.json`` alone: torch and sentence-transformers are loaded only to export, for the torch backend
+or int8 questions, which keeps start-up and memory small. Nothing heavy is imported with this module.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import warnings
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,7 @@ from qa.models import ModelError, build_id, resolve_embed_model
 if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 
 class EmbedBackend(str, Enum):
@@ -56,6 +60,65 @@ def _pick_prompt(prompts: dict[str, str], names: tuple[str, ...]) -> str | None:
         if name in prompts:
             return prompts[name]
     return None
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What the ONNX runner needs of a model: prompts, pooling over all tokens, vector length and the
+    longest input in tokens."""
+
+    prompts: dict[str, str]
+    pooling: str | None  # "mean" or "cls"; None: the model has other modules or pooling (torch runs it)
+    dim: int
+    max_length: int
+
+
+_MODULE_TYPES = ["Transformer", "Pooling", "Normalize"]
+
+
+def _folder_spec(folder: Path) -> _Spec | None:
+    """The spec of a sentence-transformers folder read from its configuration files, or None when it is
+    not one with a plain Transformer, Pooling (mean or CLS, prompt included) and optional Normalize."""
+
+    def read(name: str) -> dict[str, Any]:
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+
+    try:
+        modules = read("modules.json")
+        types = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if types not in (_MODULE_TYPES[:2], _MODULE_TYPES) or not (folder / "tokenizer.json").is_file():
+            return None
+        pooling = read(f"{modules[1]['path']}/config.json")
+        max_length = int(read("sentence_bert_config.json")["max_seq_length"])
+        prompts = read("config_sentence_transformers.json").get("prompts") or {}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    flags = {k for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True}
+    mode = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}.get(
+        next(iter(flags)) if len(flags) == 1 else ""
+    )
+    if not pooling.get("include_prompt", True):
+        mode = None
+    return _Spec(dict(prompts), mode, int(pooling["word_embedding_dimension"]), max_length)
+
+
+def _load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
+    """The fast tokenizer of ``folder/tokenizer.json`` set to pad to the longest text of a batch and cut
+    at ``max_length`` tokens, as sentence-transformers calls it."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    pad = "<pad>"
+    try:
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        pad = config.get("pad_token") or pad
+        pad = pad["content"] if isinstance(pad, dict) else pad
+    except (OSError, ValueError):
+        pass
+    pad_id = tokenizer.token_to_id(pad)
+    tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
+    tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
 
 
 def _onnx_pooling(st: SentenceTransformer) -> str | None:
@@ -135,7 +198,7 @@ class Embedder:
             sentence-transformers folder, or a model name already in the Hugging Face cache.
         models_dir: where built-in models are built and cached.
         batch_size: texts per forward pass.
-        threads: torch CPU threads (set process-wide).
+        threads: CPU threads of ONNX Runtime, and of torch (process-wide) when it runs.
         query_int8: encode queries with a copy of the model whose linear layers torch quantizes to int8
             on the fly (dynamic quantization): about half the float query time in torch, vectors within
             cosine 0.98 of the float ones. Passages are always encoded in float32.
@@ -169,40 +232,76 @@ class Embedder:
         self.query_int8 = query_int8
         self.threads = threads
         self._query_st: SentenceTransformer | None = None
+        self._st: SentenceTransformer | None = None
         self._onnx_sessions: dict[bool, onnxruntime.InferenceSession] = {}
         self.path = resolve_embed_model(model, Path(models_dir))
-        builtin = model == DEFAULT_EMBED_MODEL
-        self._model_id = f"{model}@{build_id(Path(self.path))}" if builtin else model
+        self._builtin = model == DEFAULT_EMBED_MODEL
+        self._model_id = f"{model}@{build_id(Path(self.path))}" if self._builtin else model
+        self._onnx_dir = Path(models_dir) / "onnx" / _onnx_key(self._model_id, self.path)
 
-        import torch
-
-        if threads > 0:
-            torch.set_num_threads(threads)
-        try:
-            self._st = _load_sentence_transformer(self.path)
-        except Exception as exc:  # any load failure becomes one plain, actionable message
-            raise ModelError(self._load_failure(exc, builtin)) from exc
-
-        prompts: dict[str, str] = dict(getattr(self._st, "prompts", None) or {})
-        self.query_prompt = _pick_prompt(prompts, QUERY_PROMPT_NAMES)
-        self.document_prompt = _pick_prompt(prompts, DOCUMENT_PROMPT_NAMES)
-        self._dim = self._embedding_dimension()
-        self._pooling = _onnx_pooling(self._st) if self.backend == EmbedBackend.ONNX else None
+        spec = _folder_spec(Path(self.path).expanduser())
+        light = (
+            self.backend == EmbedBackend.ONNX
+            and not query_int8
+            and spec is not None
+            and spec.pooling is not None
+            and (self._onnx_dir / "model.onnx").is_file()
+        )
+        if light:  # the export exists: the tokenizer and ONNX Runtime are all that runs
+            self._tokenizer: Tokenizer | None = _load_tokenizer(Path(self.path).expanduser(), spec.max_length)
+        else:
+            spec, self._tokenizer = self._spec_of_model()
+        self._pooling = spec.pooling if self.backend == EmbedBackend.ONNX else None
+        self._dim = spec.dim
+        self.query_prompt = _pick_prompt(spec.prompts, QUERY_PROMPT_NAMES)
+        self.document_prompt = _pick_prompt(spec.prompts, DOCUMENT_PROMPT_NAMES)
         if self._pooling is None:
             self.backend = EmbedBackend.TORCH
-        else:
-            self._onnx_dir = Path(models_dir) / "onnx" / _onnx_key(self._model_id, self.path)
-            if not (self._onnx_dir / "model.onnx").is_file():
-                try:
-                    _export_onnx(self._st, self._onnx_dir)
-                except ImportError as exc:
-                    raise ModelError(
-                        f"the onnx backend needs {exc.name}, which is not installed; fix: run the set-up "
-                        f"again (make setup), or set QA_EMBED_BACKEND=torch"
-                    ) from exc
+        elif not (self._onnx_dir / "model.onnx").is_file():
+            self._export()
         self.passage_int8 = passage_int8 and self.backend == EmbedBackend.ONNX
         if self.passage_int8:
             self._model_id += "+int8-passages"
+
+    def _model(self) -> SentenceTransformer:
+        """The sentence-transformers model, loaded on first use (with torch set to ``threads``)."""
+        if self._st is None:
+            import torch
+
+            if self.threads > 0:
+                torch.set_num_threads(self.threads)
+            try:
+                self._st = _load_sentence_transformer(self.path)
+            except Exception as exc:  # any load failure becomes one plain, actionable message
+                raise ModelError(self._load_failure(exc, self._builtin)) from exc
+        return self._st
+
+    def _spec_of_model(self) -> tuple[_Spec, Tokenizer | None]:
+        """The spec of the loaded model, and a copy of its fast tokenizer set up for the ONNX runner
+        (None when it has no fast tokenizer: then torch runs it)."""
+        from tokenizers import Tokenizer
+
+        st = self._model()
+        prompts: dict[str, str] = dict(getattr(st, "prompts", None) or {})
+        backend = getattr(st.tokenizer, "backend_tokenizer", None)
+        pooling = _onnx_pooling(st) if backend is not None else None
+        spec = _Spec(prompts, pooling, self._embedding_dimension(), int(st.max_seq_length))
+        if backend is None:
+            return spec, None
+        tokenizer = Tokenizer.from_str(backend.to_str())
+        tokenizer.enable_padding(pad_id=st.tokenizer.pad_token_id or 0, pad_token=st.tokenizer.pad_token)
+        tokenizer.enable_truncation(max_length=spec.max_length)
+        return spec, tokenizer
+
+    def _export(self) -> None:
+        """Export the model's transformer to ONNX under ``models_dir/onnx/``."""
+        try:
+            _export_onnx(self._model(), self._onnx_dir)
+        except ImportError as exc:
+            raise ModelError(
+                f"the onnx backend needs {exc.name}, which is not installed; fix: run the set-up "
+                f"again (make setup), or set QA_EMBED_BACKEND=torch"
+            ) from exc
 
     @classmethod
     def from_config(cls, config: Config) -> Embedder:
@@ -236,8 +335,9 @@ class Embedder:
         )
 
     def _embedding_dimension(self) -> int:
-        get_dim = getattr(self._st, "get_embedding_dimension", None) or getattr(
-            self._st, "get_sentence_embedding_dimension", None
+        st = self._model()
+        get_dim = getattr(st, "get_embedding_dimension", None) or getattr(
+            st, "get_sentence_embedding_dimension", None
         )
         dim = get_dim() if get_dim is not None else None
         if not dim:  # some models only know it after a forward pass
@@ -286,7 +386,7 @@ class Embedder:
             try:
                 self._onnx_sessions[int8] = load()
             except Exception:  # noqa: BLE001 - a damaged or partial file: export again
-                _export_onnx(self._st, self._onnx_dir)
+                self._export()
                 if int8:  # made again from the new export
                     path.unlink(missing_ok=True)
                 self._onnx_sessions[int8] = load()
@@ -306,17 +406,10 @@ class Embedder:
         session = self._session(int8)
         for start in tqdm(range(0, len(texts), self.batch_size), desc="Batches", disable=not progress):
             rows = order[start : start + self.batch_size]
-            tokens = self._st.tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=self._st.max_seq_length,
-                return_tensors="np",
-            )
-            mask = tokens["attention_mask"].astype(np.int64)
-            (hidden,) = session.run(
-                None, {"input_ids": tokens["input_ids"].astype(np.int64), "attention_mask": mask}
-            )
+            encoded = self._tokenizer.encode_batch([texts[i] for i in rows])  # type: ignore[union-attr]
+            ids = np.array([e.ids for e in encoded], np.int64)
+            mask = np.array([e.attention_mask for e in encoded], np.int64)
+            (hidden,) = session.run(None, {"input_ids": ids, "attention_mask": mask})
             if self._pooling == "cls":
                 vectors = hidden[:, 0]
             else:
@@ -327,14 +420,14 @@ class Embedder:
     def _query_model(self) -> SentenceTransformer:
         """The model that encodes queries: the int8 copy (made on first use) or the model itself."""
         if not self.query_int8:
-            return self._st
+            return self._model()
         if self._query_st is None:
             import torch
 
             with warnings.catch_warnings():  # torch announces the move of this API to torchao
                 warnings.simplefilter("ignore")
                 self._query_st = torch.ao.quantization.quantize_dynamic(
-                    self._st, {torch.nn.Linear}, dtype=torch.qint8
+                    self._model(), {torch.nn.Linear}, dtype=torch.qint8
                 )
         return self._query_st
 
@@ -354,7 +447,7 @@ class Embedder:
         if onnx:
             return self._encode_onnx(list(texts), prompt, progress)
         kwargs: dict[str, Any] = {"prompt": prompt} if prompt else {}
-        vectors = (model or self._st).encode(
+        vectors = (model or self._model()).encode(
             list(texts),
             batch_size=self.batch_size,
             show_progress_bar=progress,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -278,6 +280,23 @@ def test_a_damaged_onnx_export_is_made_again(built: Path, tmp_path: Path, torch_
     np.testing.assert_allclose(again.encode_document(PASSAGES), expected, atol=1e-5)
     assert export.stat().st_size > 100_000_000
     np.testing.assert_allclose(expected, torch_embedder.encode_document(PASSAGES), atol=1e-4)
+
+
+@pytest.mark.slow
+def test_with_the_export_made_only_the_tokenizer_and_onnx_runtime_load(built: Path, tmp_path: Path) -> None:
+    expected = Embedder(str(built), tmp_path).encode_document(PASSAGES)  # exports with sentence-transformers
+    code = (
+        "import json, sys; from pathlib import Path; import numpy as np; from qa.embedding import Embedder\n"
+        "e = Embedder(sys.argv[1], Path(sys.argv[2]))\n"
+        "np.save(sys.argv[3], e.encode_document(json.loads(sys.argv[4])))\n"
+        "heavy = ('torch', 'sentence_transformers', 'transformers')\n"
+        "print(json.dumps([m for m in heavy if m in sys.modules]))"
+    )
+    out = tmp_path / "vectors.npy"
+    args = [str(built), str(tmp_path), str(out), json.dumps(PASSAGES)]
+    run = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    assert json.loads(run.stdout) == [], "nothing but the tokenizer and ONNX Runtime should load"
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
 
 
 def test_int8_passages_stay_close_to_float_and_the_model_id_says_so(built: Path, tmp_path: Path) -> None:
