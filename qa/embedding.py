@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -186,7 +187,11 @@ def _quantize_onnx(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_suffix(".tmp")
-    quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    logging.disable(logging.WARNING)  # its advice to pre-process the model, printed on every call
+    try:
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logging.disable(logging.NOTSET)
     os.replace(tmp, target)
 
 
@@ -233,7 +238,7 @@ class Embedder:
         self.threads = threads
         self._query_st: SentenceTransformer | None = None
         self._st: SentenceTransformer | None = None
-        self._onnx_sessions: dict[bool, onnxruntime.InferenceSession] = {}
+        self._onnx_sessions: dict[tuple[bool, int], onnxruntime.InferenceSession] = {}
         self.path = resolve_embed_model(model, Path(models_dir))
         self._builtin = model == DEFAULT_EMBED_MODEL
         self._model_id = f"{model}@{build_id(Path(self.path))}" if self._builtin else model
@@ -366,15 +371,18 @@ class Embedder:
             return self._encode_onnx(list(texts), self.document_prompt, progress, self.passage_int8)
         return self._encode(texts, self.document_prompt, progress)
 
-    def _session(self, int8: bool = False) -> onnxruntime.InferenceSession:
-        """The ONNX Runtime session of the exported model (its int8 copy when ``int8``), loaded on first
-        use; a damaged export is made again once."""
-        if int8 not in self._onnx_sessions:
+    def _session(self, int8: bool, threads: int) -> onnxruntime.InferenceSession:
+        """The ONNX Runtime session of the exported model (its int8 copy when ``int8``) on ``threads``
+        threads, loaded on first use; a damaged export is made again once. Its threads do not spin after a
+        call: spinning took a core from the search that follows a question's encoding."""
+        key = (int8, threads)
+        if key not in self._onnx_sessions:
             import onnxruntime
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = max(self.threads, 0)
+            options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.log_severity_level = 3  # errors only
             path = self._onnx_dir / ("model-int8.onnx" if int8 else "model.onnx")
 
@@ -384,28 +392,33 @@ class Embedder:
                 return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
             try:
-                self._onnx_sessions[int8] = load()
+                self._onnx_sessions[key] = load()
             except Exception:  # noqa: BLE001 - a damaged or partial file: export again
                 self._export()
                 if int8:  # made again from the new export
                     path.unlink(missing_ok=True)
-                self._onnx_sessions[int8] = load()
-        return self._onnx_sessions[int8]
+                self._onnx_sessions[key] = load()
+        return self._onnx_sessions[key]
 
     def _encode_onnx(
         self, texts: list[str], prompt: str | None, progress: bool, int8: bool = False
     ) -> np.ndarray:
         """What sentence-transformers computes (prompt, tokens, transformer, pooling, L2 norm), with the
-        transformer run by ONNX Runtime (its int8 copy when ``int8``); batches of similar length, longest
-        first."""
+        transformer run by ONNX Runtime (its int8 copy when ``int8``). Texts go in batches of similar
+        length, longest first. Several batches run side by side, one thread each (a third more passages a
+        second on 2 cores than one batch at a time on both); a single batch (a question) runs on all
+        ``threads`` (a question takes 13 ms on two threads, 18 on one)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from tqdm.auto import tqdm
 
         texts = [(prompt or "") + t for t in texts]
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.zeros((len(texts), self._dim), np.float32)
-        session = self._session(int8)
-        for start in tqdm(range(0, len(texts), self.batch_size), desc="Batches", disable=not progress):
-            rows = order[start : start + self.batch_size]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+        workers = max(1, min(self.threads, len(batches)))
+        session = self._session(int8, 1 if workers > 1 else max(self.threads, 0))
+
+        def run(rows: np.ndarray) -> np.ndarray:
             encoded = self._tokenizer.encode_batch([texts[i] for i in rows])  # type: ignore[union-attr]
             ids = np.array([e.ids for e in encoded], np.int64)
             mask = np.array([e.attention_mask for e in encoded], np.int64)
@@ -414,7 +427,13 @@ class Embedder:
                 vectors = hidden[:, 0]
             else:
                 vectors = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True).clip(min=1)
-            out[rows] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+
+        out = np.zeros((len(texts), self._dim), np.float32)
+        with ThreadPoolExecutor(workers) as pool:
+            done = tqdm(pool.map(run, batches), total=len(batches), desc="Batches", disable=not progress)
+            for rows, vectors in zip(batches, done, strict=True):
+                out[rows] = vectors
         return out
 
     def _query_model(self) -> SentenceTransformer:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import orjson
 from scipy import sparse
 
 from qa.chunking import CHUNKER_VERSION, Chunk, chunk_documents, unique_ids
@@ -189,8 +190,8 @@ def _update(config: Config, embedder: Embedder, progress: bool, rebuild: bool) -
     tmp = target.parent / f".{target.name}.building"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    with open(tmp / CHUNKS, "w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(vars(c), ensure_ascii=False) + "\n" for c in chunks)
+    with open(tmp / CHUNKS, "wb") as fh:
+        fh.writelines(orjson.dumps(vars(c)) + b"\n" for c in chunks)
     faiss.write_index(dense, str(tmp / DENSE))
     bm25.save(tmp / BM25_DIR)
     save_tags(tmp, chunks, tags)
@@ -341,8 +342,8 @@ def load_index(index_dir: Path) -> Index:
     if manifest is None:
         raise IndexUnusable(f"no usable index in {index_dir}")
     try:
-        with open(index_dir / CHUNKS, encoding="utf-8") as fh:
-            chunks = [Chunk(**json.loads(line)) for line in fh]
+        with open(index_dir / CHUNKS, "rb") as fh:
+            chunks = [Chunk(**orjson.loads(line)) for line in fh]
         dense = faiss.read_index(str(index_dir / DENSE))
         bm25 = BM25Index.load(index_dir / BM25_DIR)
     except Exception as exc:  # any damage to these files means: rebuild

@@ -106,7 +106,7 @@ class BM25Index:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        sparse.save_npz(folder / COUNTS, self.counts)
+        sparse.save_npz(folder / COUNTS, self.counts, compressed=False)  # compressing took seconds at scale
         (folder / VOCAB).write_text("\n".join(self.vocab), encoding="utf-8")
 
     @classmethod

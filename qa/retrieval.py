@@ -456,13 +456,14 @@ class Retriever:
         return [figure_coverage(figure_parts(c.text, c.cited), weights) for c in chunks]
 
     def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        ranked = top_rows(np.where(allowed, scores, -np.inf), self.candidates)
-        return ranked[allowed[ranked]]
+        """The ``candidates`` best of the ``allowed`` rows (only those rows are ranked)."""
+        rows = np.flatnonzero(allowed)
+        return rows[top_rows(scores[rows], self.candidates)]
 
     def _top(self, scores: np.ndarray, k: int) -> list[Hit]:
-        order = top_rows(scores, k)
+        """The ``k`` best rows with a finite score, as hits."""
+        rows = np.flatnonzero(np.isfinite(scores))
         return [
             Hit(r + 1, float(scores[i]), self.index.chunks[i], self.validity(self.index.chunks[i]))
-            for r, i in enumerate(order)
-            if np.isfinite(scores[i])
+            for r, i in enumerate(rows[top_rows(scores[rows], k)])
         ]

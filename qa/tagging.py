@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+
+import orjson
 
 from qa.chunking import Chunk
 
@@ -210,7 +211,7 @@ class Tags:
         self.section = Section(self.section)
 
     def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "section": self.section.value}
+        return {**vars(self), "section": self.section.value}
 
 
 def section_of(chunk: Chunk) -> Section:
@@ -288,20 +289,19 @@ def _chunks_digest(chunks: list[Chunk]) -> str:
 
 def save_tags(folder: Path, chunks: list[Chunk], tags: list[Tags]) -> None:
     """Write the tags file: a header (tagger version, digest of the chunks) then one line per chunk."""
-    with open(folder / TAGS, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps({"tagger": TAGGER_VERSION, "chunks": _chunks_digest(chunks)}) + "\n")
-        for t in tags:
-            fh.write(json.dumps(t.to_dict(), ensure_ascii=False) + "\n")
+    with open(folder / TAGS, "wb") as fh:
+        fh.write(orjson.dumps({"tagger": TAGGER_VERSION, "chunks": _chunks_digest(chunks)}) + b"\n")
+        fh.writelines(orjson.dumps(t.to_dict()) + b"\n" for t in tags)
 
 
 def load_tags(folder: Path, chunks: list[Chunk]) -> list[Tags]:
     """The tags of ``chunks`` from ``folder``; redone and saved again when the file is missing,
     damaged, or was written by another tagger version or for other chunks."""
     try:
-        with open(folder / TAGS, encoding="utf-8") as fh:
-            header = json.loads(fh.readline())
+        with open(folder / TAGS, "rb") as fh:
+            header = orjson.loads(fh.readline())
             if header == {"tagger": TAGGER_VERSION, "chunks": _chunks_digest(chunks)}:
-                tags = [Tags(**json.loads(line)) for line in fh]
+                tags = [Tags(**orjson.loads(line)) for line in fh]
                 if len(tags) == len(chunks):
                     return tags
     except (OSError, ValueError, TypeError):
