@@ -2,10 +2,10 @@
 
 By default the model's transformer is run by ONNX Runtime (exported once per model into
 ``models/onnx/``) for passages and float questions: the same vectors as sentence-transformers, about 1.5
-times as fast for passages and twice for questions on 2 cores. Once the export exists, a
-sentence-transformers folder is read from its configuration files (prompts, pooling, length) and its
-``tokenizer.json`` alone: torch and sentence-transformers are loaded only to export, for the torch backend
-or int8 questions, which keeps start-up and memory small. Nothing heavy is imported with this module.
+times as fast for passages and twice for questions on 2 cores. A sentence-transformers folder is read
+from its configuration files (prompts, pooling, length) and its ``tokenizer.json``: torch and
+sentence-transformers are loaded only to export (once), for the torch backend or int8 questions, which
+keeps start-up and memory small. Nothing heavy is imported with this module.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def _folder_spec(folder: Path) -> _Spec | None:
         if types not in (_MODULE_TYPES[:2], _MODULE_TYPES) or not (folder / "tokenizer.json").is_file():
             return None
         pooling = read(f"{modules[1]['path']}/config.json")
+        dim = int(pooling["word_embedding_dimension"])
         max_length = int(read("sentence_bert_config.json")["max_seq_length"])
         prompts = read("config_sentence_transformers.json").get("prompts") or {}
     except (OSError, ValueError, KeyError, TypeError, IndexError):
@@ -100,7 +101,7 @@ def _folder_spec(folder: Path) -> _Spec | None:
     )
     if not pooling.get("include_prompt", True):
         mode = None
-    return _Spec(dict(prompts), mode, int(pooling["word_embedding_dimension"]), max_length)
+    return _Spec(dict(prompts), mode, dim, max_length)
 
 
 def _load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
@@ -116,7 +117,11 @@ def _load_tokenizer(folder: Path, max_length: int) -> Tokenizer:
         pad = pad["content"] if isinstance(pad, dict) else pad
     except (OSError, ValueError):
         pass
-    pad_id = tokenizer.token_to_id(pad)
+    return _for_batches(tokenizer, pad, tokenizer.token_to_id(pad), max_length)
+
+
+def _for_batches(tokenizer: Tokenizer, pad: str, pad_id: int | None, max_length: int) -> Tokenizer:
+    """``tokenizer`` set to pad to the longest text of a batch with ``pad`` and cut at ``max_length``."""
     tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad)
     tokenizer.enable_truncation(max_length=max_length)
     return tokenizer
@@ -244,16 +249,10 @@ class Embedder:
         self._model_id = f"{model}@{build_id(Path(self.path))}" if self._builtin else model
         self._onnx_dir = Path(models_dir) / "onnx" / _onnx_key(self._model_id, self.path)
 
-        spec = _folder_spec(Path(self.path).expanduser())
-        light = (
-            self.backend == EmbedBackend.ONNX
-            and not query_int8
-            and spec is not None
-            and spec.pooling is not None
-            and (self._onnx_dir / "model.onnx").is_file()
-        )
-        if light:  # the export exists: the tokenizer and ONNX Runtime are all that runs
-            self._tokenizer: Tokenizer | None = _load_tokenizer(Path(self.path).expanduser(), spec.max_length)
+        folder = Path(self.path).expanduser()
+        spec = _folder_spec(folder) if self.backend == EmbedBackend.ONNX and not query_int8 else None
+        if spec is not None and spec.pooling is not None:  # the model loads only to export, if at all
+            self._tokenizer: Tokenizer | None = _load_tokenizer(folder, spec.max_length)
         else:
             spec, self._tokenizer = self._spec_of_model()
         self._pooling = spec.pooling if self.backend == EmbedBackend.ONNX else None
@@ -293,10 +292,8 @@ class Embedder:
         spec = _Spec(prompts, pooling, self._embedding_dimension(), int(st.max_seq_length))
         if backend is None:
             return spec, None
-        tokenizer = Tokenizer.from_str(backend.to_str())
-        tokenizer.enable_padding(pad_id=st.tokenizer.pad_token_id or 0, pad_token=st.tokenizer.pad_token)
-        tokenizer.enable_truncation(max_length=spec.max_length)
-        return spec, tokenizer
+        pad, pad_id = st.tokenizer.pad_token, st.tokenizer.pad_token_id
+        return spec, _for_batches(Tokenizer.from_str(backend.to_str()), pad, pad_id, spec.max_length)
 
     def _export(self) -> None:
         """Export the model's transformer to ONNX under ``models_dir/onnx/``."""
