@@ -30,12 +30,12 @@ from qa.answering import NOT_FOUND, Answer
 from qa.chunking import Chunk
 from qa.config import Config
 from qa.generation import GenerationError
-from qa.index import Index, IndexUnusable
 from qa.matching import GENERIC, Match, Profile, match_report
 from qa.models import ModelError
 from qa.pipeline import Pipeline, QuestionError, check_question
 from qa.readers import CorpusError, read_document
 from qa.retrieval import Filters, Hit
+from qa.store import IndexUnusable, Store
 from qa.tagging import CATEGORIES, CITIES, COUNTIES, INDUSTRIES, PROVINCE, Kind
 
 DEFAULT_HOST = "127.0.0.1"
@@ -205,13 +205,13 @@ class IndexView:
     """What the page shows of one index: its clauses by id, where each document lies in its file, and the
     choices of the filters."""
 
-    index: Index
+    index: Store
     chunks: dict[str, Chunk]
     spans: dict[tuple[str, str, str], tuple[int, int]]
     choices: tuple[list[tuple[str, str]], list[str], list[str]]
 
     @classmethod
-    def of(cls, index: Index) -> IndexView:
+    def of(cls, index: Store) -> IndexView:
         chunks = index.chunks
         return cls(index, {c.chunk_id: c for c in chunks}, _document_spans(chunks), filter_choices(chunks))
 

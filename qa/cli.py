@@ -15,6 +15,7 @@ from qa.config import ROOT, Config
 from qa.embedding import EmbedBackend
 from qa.generation import Backend, resolve_llm_model
 from qa.retrieval import Filters, Hit, Mode
+from qa.store import StoreKind, store_location, update_store
 from qa.tagging import Kind
 
 if TYPE_CHECKING:
@@ -33,6 +34,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "(default: corpus/)",
     )
     g.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
+    g.add_argument(
+        "--store", choices=[k.value for k in StoreKind], help="where the index is kept (default: embedded)"
+    )
+    g.add_argument(
+        "--milvus-uri",
+        help="with --store milvus: a file path (Milvus Lite, embedded) or http://host:19530 (a Milvus "
+        "server); default: <index-dir>.milvus.db",
+    )
     g.add_argument("--models-dir", type=Path, help="where built-in models are built (default: models/)")
     g.add_argument("--embed-model", help="multilingual-e5-small (built in) or a sentence-transformers folder")
     g.add_argument(
@@ -68,6 +77,8 @@ def _llm(parser: argparse.ArgumentParser, answers: bool = True) -> None:
 _SETTINGS = (
     "corpus_dir",
     "index_dir",
+    "store",
+    "milvus_uri",
     "models_dir",
     "embed_model",
     "embed_backend",
@@ -556,7 +567,6 @@ def _update(args: argparse.Namespace, config: Config) -> int:
     """``qa index``, ``qa add`` and ``qa remove``: change the corpus folder, then update the index."""
     from qa.collection import add_files, remove_files
     from qa.embedding import Embedder
-    from qa.index import update_index
 
     if args.command == "add":
         for line in add_files(config.corpus_dir, args.files, args.into):
@@ -564,7 +574,7 @@ def _update(args: argparse.Namespace, config: Config) -> int:
     elif args.command == "remove":
         for name in remove_files(config.corpus_dir, args.names):
             print(f"{name}: removed", file=sys.stderr)
-    index, update = update_index(
+    index, update = update_store(
         config, Embedder.from_config(config), rebuild=getattr(args, "rebuild", False)
     )
     print(f"index updated: {update}", file=sys.stderr)
@@ -576,7 +586,7 @@ def _index_summary(manifest: dict, config: Config) -> None:
     """What the index holds, and the corpus files it could not read (with what to do)."""
     print(
         f"index: {manifest.get('chunks')} chunks from {manifest.get('documents')} documents in "
-        f"{config.index_dir}",
+        f"{store_location(config)}",
         file=sys.stderr,
     )
     for name, problem in (manifest.get("unreadable") or {}).items():
@@ -587,9 +597,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qa`` console script."""
     from qa.evaluation import load_questions  # noqa: F401  (fail early on a broken install)
     from qa.generation import GenerationError
-    from qa.index import IndexUnusable
     from qa.models import ModelError
     from qa.readers import CorpusError
+    from qa.store import IndexUnusable
 
     args = build_parser().parse_args(argv)
     if hasattr(args, "out") and args.questions and not args.out:  # the batch form of search and ask

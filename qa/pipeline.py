@@ -27,11 +27,11 @@ from qa.config import Config
 from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
 from qa.generation import Generator, complete, load_generator
-from qa.index import Index, ensure_index, load_index, read_manifest
 from qa.language import Language, detect, translate
 from qa.lexical import normalize
 from qa.matching import Match, Matcher, Profile
 from qa.retrieval import Filters, Hit, Mode, Retriever, asks_figure, states_figure
+from qa.store import Store, ensure_store, load_store
 
 FIGURE_FIT = 0.5
 """A passage states a figure about a question when one of its clauses holds this share of the question's
@@ -65,7 +65,7 @@ def contextual_query(question: str, history: list[str] | None = None, turns: int
 class Served:
     """An index with the retriever and matcher built on it: swapped as one when the index changes."""
 
-    index: Index
+    index: Store
     retriever: Retriever
     matcher: Matcher
 
@@ -82,10 +82,10 @@ class Pipeline:
         self.config = config
         self.embedder = Embedder.from_config(config)
         self.generator: Generator | None = None
-        self._served = self._serve(ensure_index(config, self.embedder, progress=progress))
+        self._served = self._serve(ensure_store(config, self.embedder, progress=progress))
         self._reloading = threading.Lock()
 
-    def _serve(self, index: Index) -> Served:
+    def _serve(self, index: Store) -> Served:
         config = self.config
         retriever = Retriever(
             index,
@@ -101,7 +101,7 @@ class Pipeline:
         return Served(index, retriever, Matcher(retriever))
 
     @property
-    def index(self) -> Index:
+    def index(self) -> Store:
         return self._served.index
 
     @property
@@ -113,25 +113,21 @@ class Pipeline:
         return self._served.matcher
 
     def refresh(self) -> bool:
-        """Serve the index on disk when an update (``qa index``, ``qa add``, another process) has written a
-        new one since it was loaded; returns whether it did. Questions already being answered finish on the
-        index they started with; a new index that cannot be loaded leaves the current one serving.
+        """Serve the index in the store when an update (``qa index``, ``qa add``, another process) has
+        written a new one since it was loaded; returns whether it did. Questions already being answered
+        finish on the index they started with; a new index that cannot be loaded leaves the current one
+        serving.
 
         Raises:
-            IndexUnusable: the new index on disk is damaged.
+            IndexUnusable: the new index is damaged or cannot be reached.
         """
-        if not self._new_on_disk():
+        if self.index.is_current():
             return False
         with self._reloading:  # another thread may have served it meanwhile
-            if not self._new_on_disk():
+            if self.index.is_current():
                 return False
-            self._served = self._serve(load_index(self.config.index_dir))
+            self._served = self._serve(load_store(self.config))
         return True
-
-    def _new_on_disk(self) -> bool:
-        """Whether the index folder holds another index than the one served (its files' hashes differ)."""
-        manifest = read_manifest(self.config.index_dir)
-        return manifest is not None and manifest.get("files") != self.index.manifest.get("files")
 
     def search(
         self,
@@ -228,7 +224,7 @@ class Pipeline:
             for piece in renumbered(pieces, numbers) if numbers else pieces:
                 timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield piece
-        vocabulary = self.retriever.index.bm25.vocabulary
+        vocabulary = self.retriever.index.vocabulary
         answer = finish(question, query, "".join(reply), hits, prompt.passages, language, vocabulary)
         if self.refocus(answer):
             t = time.perf_counter()
@@ -275,7 +271,7 @@ class Pipeline:
         question, query = answer.question, answer.query
         prompt = build_prompt(question, query, kept, self.config.context_chars, history, language)
         reply = complete(self.load_generator(), prompt.messages, self.config.max_answer_tokens, STOP)
-        vocabulary = self.retriever.index.bm25.vocabulary
+        vocabulary = self.retriever.index.vocabulary
         second = finish(question, query, reply, kept, prompt.passages, language, vocabulary)
         return answer if second.abstained else second
 

@@ -13,17 +13,16 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-from functools import reduce
 
 import numpy as np
 from scipy import sparse
 
-from qa.chunking import HISTORY_PATH, Chunk, is_closing
+from qa.chunking import Chunk, is_closing
 from qa.embedding import Embedder
-from qa.index import Index
 from qa.lexical import normalize
 from qa.metadata import KINDS
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
+from qa.store import Query, Ranker, Scope, Store, documents_of, history_rows, top_rows
 from qa.tables import CELL_SEP, ROW_SEP
 from qa.validity import Status, parse_as_of, repeals, validity_of
 
@@ -95,23 +94,6 @@ def figure_coverage(parts: list[tuple[str, float]], weights: dict[str, float]) -
 NAMED_SHARE = 0.5
 """Documents lifted by at least this share of the best-lifted one's lift are those a question names: the
 fusion takes candidates from among their clauses too, however many other documents there are."""
-
-
-def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
-    """The rows of the ``k`` highest scores, best first (ties in row order), without sorting them all."""
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    if k < len(scores):
-        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-        rows = np.flatnonzero(scores >= kth)  # the k best and any tied with the k-th, in row order
-    else:
-        rows = np.arange(len(scores))
-    return rows[np.argsort(-scores[rows], kind="stable")][:k]
-
-
-def doc_key(chunk: Chunk) -> tuple[str, str, str, str]:
-    """What tells one document (or a plan attached to it) from another: file, 发文字号, title, part."""
-    return (chunk.source_file, chunk.doc_number, chunk.doc_title, chunk.part)
 
 
 class Mode(str, Enum):
@@ -245,15 +227,11 @@ class DocumentPrior:
         self.named_weight = named_weight
         self.other_weight = other_weight
         self.place_weight = place_weight
-        keys = [doc_key(c) for c in chunks]
-        first: dict[tuple[str, str, str, str], Chunk] = {}
-        for key, chunk in zip(keys, chunks, strict=True):
-            first.setdefault(key, chunk)
-        self.doc_keys = list(first)
-        self.docs = list(first.values())
+        self.doc_keys, self.chunk_doc = documents_of(chunks)
+        first = np.full(len(self.doc_keys), len(chunks), dtype=np.int64)
+        np.minimum.at(first, self.chunk_doc, np.arange(len(chunks)))
+        self.docs = [chunks[i] for i in first]
         """One chunk of each document (its first), in document order: its metadata is read from it."""
-        position = {k: i for i, k in enumerate(self.doc_keys)}
-        self.chunk_doc = np.array([position[k] for k in keys], dtype=np.int64)
         doc_grams = [_ngrams(_names(c)) for c in self.docs]
         self.doc_places = np.array([_place(c.issuer) for c in self.docs])
         self.places = {p for p in self.doc_places if p}
@@ -343,10 +321,10 @@ class DocumentTable:
 
 
 class Retriever:
-    """Searches an :class:`Index` with an :class:`Embedder`.
+    """Searches a :class:`Store` with an :class:`Embedder`.
 
     Args:
-        index: the loaded index.
+        index: the loaded store (embedded or Milvus).
         embedder: the model that embedded the index.
         candidates: hits taken from each ranker into the fusion pool.
         dense_weight: weight of the scaled dense score (the scaled BM25 score has weight 1).
@@ -361,7 +339,7 @@ class Retriever:
 
     def __init__(
         self,
-        index: Index,
+        index: Store,
         embedder: Embedder,
         candidates: int = 50,
         dense_weight: float = 1.0,
@@ -376,11 +354,10 @@ class Retriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
-        self.vectors = index.vectors()
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
         self.documents = DocumentTable(self.prior)
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
-        self.history = np.array([c.clause_path == HISTORY_PATH for c in index.chunks], dtype=bool)
+        self.history = history_rows(index.chunks)
         self._figures: dict[int, list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
         self.repealed = repeals(index.chunks)
@@ -393,21 +370,33 @@ class Retriever:
             self._status[key] = validity_of(chunk, self.as_of, self.repealed)
         return self._status[key]
 
-    def dense_scores(self, query: str) -> np.ndarray:
-        """Inner product of the question's vector with every passage's (one matrix-vector product)."""
-        return self.vectors @ self.embedder.encode_query([query])[0]
+    def encode(self, text: str) -> Query:
+        """``text`` with its vector, as the rankers take it."""
+        return Query(text, self.embedder.encode_query([text])[0])
 
-    def _allowed(self, query: str, filters: Filters | None, mode: Mode) -> np.ndarray:
-        mask = np.ones(len(self.index.chunks), dtype=bool)
+    def dense_scores(self, text: str, rows: np.ndarray) -> np.ndarray:
+        """Inner product of the vector of ``text`` with the vectors of the passages in ``rows``."""
+        return self.index.scores(Ranker.DENSE, self.encode(text), rows)
+
+    def _scope(self, query: str, filters: Filters | None, mode: Mode) -> Scope:
+        documents = None
         if filters and (filters.doc or filters.issuer or filters.year):
-            mask &= self.documents.allowed(filters)[self.prior.chunk_doc]
+            documents = self.documents.allowed(filters)
         if mode == Mode.HYBRID:
             named = self.documents.numbered(query)
             if named.any():
-                mask &= named[self.prior.chunk_doc]
-            if not _ASKS_HISTORY.search(query):
-                mask &= ~self.history
-        return mask
+                documents = named if documents is None else documents & named
+            return Scope(documents, with_history=bool(_ASKS_HISTORY.search(query)))
+        return Scope(documents)
+
+    def _rows(self, scope: Scope) -> np.ndarray:
+        """Per chunk: whether ``scope`` lets it through."""
+        mask = (
+            np.ones(len(self.index.chunks), dtype=bool)
+            if scope.documents is None
+            else (scope.documents[self.prior.chunk_doc])
+        )
+        return mask if scope.with_history else mask & ~self.history
 
     def figures(self, row: int) -> list[tuple[str, float]]:
         """The :func:`figure_parts` of the passage in ``row`` (read once, when first asked for)."""
@@ -420,34 +409,58 @@ class Retriever:
         self, query: str, k: int = 10, mode: Mode = Mode.HYBRID, filters: Filters | None = None
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first."""
-        allowed = self._allowed(query, filters, mode)
-        if not allowed.any():
+        scope = self._scope(query, filters, mode)
+        if scope.documents is not None and not scope.documents.any():
             return []
-        if mode == Mode.DENSE:
-            return self._top(np.where(allowed, self.dense_scores(query), -np.inf), k)
-        if mode == Mode.BM25:
-            scores = np.where(allowed, self.index.bm25.scores(query), -np.inf)
-            return self._top(scores, k)
-        dense, lexical = self.dense_scores(query), self.index.bm25.scores(query)
-        prior = self.prior.scores(query)[self.prior.chunk_doc]
+        if mode != Mode.HYBRID:
+            ranker = Ranker.DENSE if mode == Mode.DENSE else Ranker.KEYWORD
+            q = self.encode(query) if ranker == Ranker.DENSE else Query(query)
+            return self._hits(*self.index.top(ranker, q, k, scope))
+        q = self.encode(query)
+        doc_prior = self.prior.scores(query)
+        scopes = [scope]
         # candidates from the whole index, and as many again from the documents the question names
-        named = allowed & (prior >= NAMED_SHARE * prior.max()) & (prior > 0)
-        pool = reduce(np.union1d, [self._best(s, m) for s in (dense, lexical) for m in (allowed, named)])
+        named = (doc_prior >= NAMED_SHARE * doc_prior.max()) & (doc_prior > 0)
+        if named.any():
+            in_scope = named if scope.documents is None else named & scope.documents
+            if in_scope.any():
+                scopes.append(Scope(in_scope, scope.with_history))
+        found: dict[Ranker, dict[int, float]] = {r: {} for r in Ranker}  # each ranker's scores by row
+        for ranker in Ranker:
+            for s in scopes:
+                found[ranker].update(zip(*self.index.top(ranker, q, self.candidates, s), strict=True))
+        pool = np.array(sorted(set(found[Ranker.DENSE]) | set(found[Ranker.KEYWORD])), dtype=np.int64)
+        if not len(pool):
+            return []
+        dense, lexical = (self._pool_scores(r, q, pool, found[r]) for r in (Ranker.DENSE, Ranker.KEYWORD))
+        prior = doc_prior[self.prior.chunk_doc]
         fused = np.full(len(self.index.chunks), -np.inf)
-        fused[pool] = _scaled(lexical[pool]) + self.dense_weight * _scaled(dense[pool]) + prior[pool]
+        fused[pool] = _scaled(lexical) + self.dense_weight * _scaled(dense) + prior[pool]
         if self.figure_weight and asks_figure(query):
             weights = self._subject_weights(query)
             fused[pool] += self.figure_weight * np.array(
                 [figure_coverage(self.figures(i), weights) for i in pool]
             )
         if _ASKS_WHEN_IN_FORCE.search(query):
-            closing = np.flatnonzero(self.closing & allowed)  # outside the pool: its document's lift
+            # closing provisions outside the pool too: their document's lift
+            closing = np.flatnonzero(self.closing & self._rows(scope))
             fused[closing] = np.maximum(fused[closing], prior[closing]) + 1.0 + self.dense_weight
-        return self._top(fused, k)
+        rows = np.flatnonzero(np.isfinite(fused))
+        best = rows[top_rows(fused[rows], k)]
+        return self._hits(best, fused[best])
+
+    def _pool_scores(
+        self, ranker: Ranker, query: Query, pool: np.ndarray, known: dict[int, float]
+    ) -> np.ndarray:
+        """The scores of the ``pool`` by ``ranker``: those its candidates brought, the others asked for."""
+        missing = np.array([i for i in pool if i not in known], dtype=np.int64)
+        if len(missing):
+            known.update(zip(missing.tolist(), self.index.scores(ranker, query, missing), strict=True))
+        return np.array([known[i] for i in pool.tolist()], dtype=np.float32)
 
     def _subject_weights(self, query: str) -> dict[str, float]:
         """The IDF of the question's words, its own numbers (2025, 十四五) left out."""
-        weights = self.index.bm25.term_weights(query)
+        weights = self.index.term_weights(query)
         return {t: w for t, w in weights.items() if not _QUESTION_NUMBER.search(t)}
 
     def figure_fit(self, query: str, chunks: list[Chunk]) -> list[float]:
@@ -455,15 +468,9 @@ class Retriever:
         weights = self._subject_weights(query)
         return [figure_coverage(figure_parts(c.text, c.cited), weights) for c in chunks]
 
-    def _best(self, scores: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """The ``candidates`` best of the ``allowed`` rows (only those rows are ranked)."""
-        rows = np.flatnonzero(allowed)
-        return rows[top_rows(scores[rows], self.candidates)]
-
-    def _top(self, scores: np.ndarray, k: int) -> list[Hit]:
-        """The ``k`` best rows with a finite score, as hits."""
-        rows = np.flatnonzero(np.isfinite(scores))
+    def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        chunks = self.index.chunks
         return [
-            Hit(r + 1, float(scores[i]), self.index.chunks[i], self.validity(self.index.chunks[i]))
-            for r, i in enumerate(rows[top_rows(scores[rows], k)])
+            Hit(r + 1, float(score), chunks[i], self.validity(chunks[i]))
+            for r, (i, score) in enumerate(zip(rows, scores, strict=True))
         ]

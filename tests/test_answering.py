@@ -359,7 +359,7 @@ def test_answer_from_a_passage_about_something_else_asks_again_with_those_about_
     question = "杭州城西科创大走廊到2025年要新引进多少顶尖人才和领军人才?"
     hits = pipeline.retriever.search(question, k=3)
     texts = [f"{h.chunk.doc_title} {h.chunk.clause_path}\n{h.chunk.text}" for h in hits]
-    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    vocabulary = pipeline.retriever.index.vocabulary
     about = [n for n, h in enumerate(hits, 1) if "杭州城西科创大走廊" in h.chunk.text]
     other = next(n for n, h in enumerate(hits, 1) if "杭州" not in texts[n - 1] and "1500" in h.chunk.text)
     reply = f"新引进全球顶尖人才200名左右、科技领军人才1500名左右[{other}]。"
@@ -382,7 +382,7 @@ def test_question_on_the_province_is_not_answered_from_a_city_document(wage_hits
 def test_words_the_documents_never_use_do_not_count_against_a_passage(pipeline: Pipeline):
     # a citizen's 打零工, 工钱 and 老板: the wage notice says 非全日制 and 小时最低工资
     question = "在嘉兴打零工按小时算工钱,老板每小时最少得给多少钱?"
-    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    vocabulary = pipeline.retriever.index.vocabulary
     assert "工钱" not in vocabulary and "小时" in vocabulary
     hits = pipeline.retriever.search("嘉兴非全日制工作的最低小时工资", k=3)
     texts = [h.chunk.text for h in hits]
@@ -422,7 +422,7 @@ def test_bare_yes_or_no_quotes_the_sentence_that_decides_it(pipeline: Pipeline):
     hits = pipeline.retriever.search(question, k=3)
     texts = [h.chunk.text for h in hits]
     holder = next(n for n, t in enumerate(texts, 1) if "户口可随迁子女户口所在地" in t)
-    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    vocabulary = pipeline.retriever.index.vocabulary
     answer = finish(question, question, f"可以。[{holder}]", hits, texts, vocabulary=vocabulary)
     assert not answer.abstained and answer.cited == [holder]
     said, quoted = answer.text.split("\n\n")[:2]
@@ -501,7 +501,7 @@ def test_answer_naming_a_document_cites_its_clause_that_holds_the_question(pipel
     holder = next(n for n, h in enumerate(hits, 1) if "杭州城西科创大走廊" in h.chunk.clause_path)
     c = hits[holder - 1].chunk
     other = next(n for n, h in enumerate(hits, 1) if n != holder and h.chunk.doc_title == c.doc_title)
-    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    vocabulary = pipeline.retriever.index.vocabulary
     name = c.part or c.doc_title
     answer = finish(question, question, f"《{name}》[{other}]", hits, texts, vocabulary=vocabulary)
     assert answer.cited == [holder] and answer.text.startswith(f"《{name}》[{holder}]"), answer.text
@@ -516,7 +516,7 @@ def test_where_a_rule_is_written_is_answered_from_the_best_passage_when_the_repl
     texts = [h.chunk.text for h in hits]
     c = hits[0].chunk
     assert "合同期限最长不超过15年" in c.text
-    vocabulary = pipeline.retriever.index.bm25.vocabulary
+    vocabulary = pipeline.retriever.index.vocabulary
     # the model cites only a passage never given: rejected, so the best passage answers
     answer = finish(question, question, "见资料[7]。", hits, texts, vocabulary=vocabulary)
     assert not answer.abstained and answer.cited == [1]
