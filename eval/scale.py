@@ -8,7 +8,10 @@ embedding model and the answering model loaded), search latency p50/p95 over the
 questions, hit@5 of the seed question files (dev, held-out) with the other documents around them, and
 the time ``qa add`` takes to put one more document into the built index.
 
-    .venv/bin/python eval/scale.py --sizes 1 10 100 [--passage-int8]
+    .venv/bin/python eval/scale.py --sizes 1 10 100 [--passage-int8] [--store milvus]
+
+With ``--store milvus`` the index is a Milvus Lite file (``.cache/scale/milvus-<size>x.db``), built with
+nothing reused from an embedded index.
 
 The corpora are folders of links under ``.cache/scale/`` (nothing is copied); each size's build runs in
 its own process, whose peak resident memory is read from the kernel (``wait4``).
@@ -68,8 +71,10 @@ def run_measured(argv: list[str], env: dict[str, str]) -> tuple[float, float, st
     return time.perf_counter() - start, usage.ru_maxrss / 1024**2, output
 
 
-def folder_mb(folder: Path) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1024**2
+def folder_mb(path: Path) -> float:
+    """The size of a folder's files, or of a file."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 1024**2
 
 
 def chat_probe(corpus: str, index: str) -> None:
@@ -101,19 +106,40 @@ def chat_probe(corpus: str, index: str) -> None:
     )
 
 
+def read_manifest(index: Path, env: dict[str, str]) -> dict:
+    """The manifest of the index just built: its folder's, or the Milvus collection's."""
+    if env.get("QA_STORE") != "milvus":
+        return json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    from qa.config import Config
+    from qa.milvus import read_milvus_manifest
+
+    manifest = read_milvus_manifest(Config.from_env(index_dir=index, milvus_uri=env["QA_MILVUS_URI"]))
+    assert manifest is not None, "the build wrote no manifest"
+    return manifest
+
+
 def measure(size: int, env: dict[str, str]) -> dict[str, object]:
     """Build, search and add to the corpus of ``size``; returns the row of figures."""
-    corpus, index = assemble(size), WORK / f"index-{size}x"
-    shutil.rmtree(index, ignore_errors=True)
+    corpus = assemble(size)
+    if env.get("QA_STORE") == "milvus":
+        index = WORK / f"index-{size}x-milvus"  # never built: no vectors to reuse
+        stored = WORK / f"milvus-{size}x.db"
+        env = {**env, "QA_MILVUS_URI": str(stored)}
+    else:
+        index = stored = WORK / f"index-{size}x"
+    for path in (index, stored):
+        shutil.rmtree(path, ignore_errors=True)
+        if path.is_file():
+            path.unlink()
     qa = [sys.executable, "-m", "qa.cli"]
     where = ["--corpus", str(corpus), "--index-dir", str(index)]
     build_s, build_gb, _ = run_measured([*qa, "index", *where], env)
-    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(index, env)
     timings = manifest["timings"]
     _, chat_gb, output = run_measured([sys.executable, __file__, "--probe", str(corpus), str(index)], env)
     chat = json.loads(output.strip().splitlines()[-1])
     add_s, _, _ = run_measured([*qa, "add", str(ADDED), "--into", "added", *where], env)
-    added = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    added = read_manifest(index, env)
     run_measured([*qa, "remove", ADDED.name, *where], env)
     return {
         "size": f"{size}x",
@@ -125,7 +151,7 @@ def measure(size: int, env: dict[str, str]) -> dict[str, object]:
         "index_s": timings["index_s"],
         "write_s": timings["write_s"],
         "passages_per_s": round(manifest["update"]["embedded"] / max(timings["embed_s"], 1e-9), 1),
-        "index_mb": round(folder_mb(index), 1),
+        "index_mb": round(folder_mb(stored), 1),
         "build_peak_gb": round(build_gb, 2),
         "chat_peak_gb": round(chat_gb, 2),
         **{k: chat[k] for k in ("questions", "search_p50_ms", "search_p95_ms", "seed_hit@5")},
@@ -169,6 +195,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 100], help="corpus sizes")
     parser.add_argument("--passage-int8", action="store_true", help="embed passages with the int8 model copy")
+    parser.add_argument(
+        "--store", choices=["embedded", "milvus"], default="embedded", help="where the index is kept"
+    )
     parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -176,16 +205,23 @@ def main() -> None:
         return
     if not LAWS.is_dir():
         raise SystemExit(f"{LAWS} not found: the scale benchmark reads the laws corpus beside the project")
-    env = {"QA_PASSAGE_INT8": "1" if args.passage_int8 else "0", "PYTHONPATH": str(ROOT)}
+    env = {
+        "QA_PASSAGE_INT8": "1" if args.passage_int8 else "0",
+        "PYTHONPATH": str(ROOT),
+        "QA_STORE": args.store,
+    }
     rows = []
     for size in args.sizes:
         rows.append(measure(size, env))
         print(table(rows[-1:]), flush=True)
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}"
-    report = {"machine": machine, "passage_int8": args.passage_int8, "rows": rows}
-    out = ROOT / "eval" / "results" / "scale.json"
+    report = {"machine": machine, "passage_int8": args.passage_int8, "store": args.store, "rows": rows}
+    out = (
+        ROOT / "eval" / "results" / ("scale.json" if args.store == "embedded" else f"scale-{args.store}.json")
+    )
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"\n{machine}; passages embedded in {'int8' if args.passage_int8 else 'float32'}\n{table(rows)}")
+    precision = "int8" if args.passage_int8 else "float32"
+    print(f"\n{machine}; {args.store} store; passages in {precision}\n{table(rows)}")
 
 
 if __name__ == "__main__":

@@ -77,11 +77,13 @@ def _reaching(uri: str) -> Iterator[None]:
 def _connect(config: Config) -> Any:
     """A pymilvus client of the configured Milvus (raises :class:`IndexUnusable` when unreachable)."""
     from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
 
     # Milvus Lite lacks the call a query iterator makes first (AllocTimestamp): its in-process gRPC server
     # logs the refusal with a traceback and pymilvus warns that it falls back, on every read of the index
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+    logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)  # our message says it
     uri = milvus_uri(config)
     if "://" not in uri:  # Milvus Lite: a file, made in a folder that exists
         Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -90,8 +92,17 @@ def _connect(config: Config) -> Any:
         kwargs["token"] = config.milvus_token
     if config.milvus_db:
         kwargs["db_name"] = config.milvus_db
-    with _reaching(uri):
+    if "://" in uri:
+        with _reaching(uri):
+            return MilvusClient(**kwargs)
+    try:
         return MilvusClient(**kwargs)
+    except MilvusException as exc:  # mostly: the file is open in another process
+        raise IndexUnusable(
+            f"the Milvus Lite file {uri} cannot be opened ({exc.message}); only one process at a time "
+            "opens it (is the chat running?): stop that process, or serve the file to all of them with "
+            "`python -m milvus_lite server --data-dir DIR` and QA_MILVUS_URI=http://127.0.0.1:19530"
+        ) from exc
 
 
 @dataclass
@@ -193,6 +204,15 @@ class MilvusStore:
 
 def _meta(collection: str) -> str:
     return f"{collection}_meta"
+
+
+def read_milvus_manifest(config: Config) -> dict[str, object] | None:
+    """The manifest of the configured collection (None when there is none yet)."""
+    client = _connect(config)
+    try:
+        return _read_manifest(client, config.milvus_collection, milvus_uri(config))
+    finally:
+        client.close()
 
 
 def _read_manifest(client: Any, collection: str, uri: str) -> dict[str, object] | None:
@@ -324,6 +344,7 @@ def update_milvus(
     name = config.milvus_collection
     settings = {**index_settings(config, embedder.model_id), "format": MILVUS_FORMAT}
     start = time.perf_counter()
+    timings: dict[str, float] = {}
     with _reaching(uri):
         old = None if rebuild else _read_manifest(client, name, uri)
         same = old is not None and all(old.get(k) == v for k, v in settings.items())
@@ -350,7 +371,11 @@ def update_milvus(
         stale = update.removed + update.changed
         for i in range(0, len(stale), _BATCH):
             client.delete(name, filter=f"source_file in {_string_list(stale[i : i + _BATCH])}")
+        timings["read_s"] = time.perf_counter() - start
+        t = time.perf_counter()
         vectors, update.embedded = _vectors(chunks, config, embedder, progress)
+        timings["embed_s"] = time.perf_counter() - t
+        t = time.perf_counter()
         update.reused = len(chunks) - update.embedded
         tags = tag_chunks(chunks)
         position = Counter[str]()
@@ -358,10 +383,14 @@ def update_milvus(
         for chunk, tag, vector in zip(chunks, tags, vectors, strict=True):
             rows.append(_row(chunk, tag, vector, position[chunk.source_file]))
             position[chunk.source_file] += 1
+        timings["index_s"] = time.perf_counter() - t
+        t = time.perf_counter()
         for i in range(0, len(rows), _BATCH):
             client.insert(name, rows[i : i + _BATCH])
         client.flush(name)
         count = client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"]
+        timings["write_s"] = time.perf_counter() - t
+        timings["total_s"] = time.perf_counter() - start
         manifest = {
             **settings,
             "tagger": TAGGER_VERSION,
@@ -369,7 +398,7 @@ def update_milvus(
             "unreadable": problems,
             "chunks": count,
             "generation": uuid.uuid4().hex,
-            "timings": {"total_s": round(time.perf_counter() - start, 3)},
+            "timings": {k: round(v, 3) for k, v in timings.items()},
             "update": {"embedded": update.embedded, "reused": update.reused},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }

@@ -159,5 +159,20 @@ def test_a_milvus_that_cannot_be_reached_is_a_clear_message_and_the_embedded_sto
     assert result.returncode == 1 and result.stderr.startswith("错误：Milvus at ")
     assert "Traceback" not in result.stderr
 
+    lite = _config(tmp_path, str(tmp_path / "passages.db"))
+    holder = Pipeline(lite, progress=False)  # a Milvus Lite file is opened by one process at a time
+    other = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "search", "最低工资", "--corpus", str(lite.corpus_dir),
+         "--index-dir", str(lite.index_dir), "--store", "milvus", "--milvus-uri", lite.milvus_uri],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert (
+        other.returncode == 1
+        and "only one process at a time" in other.stderr
+        and "milvus_lite server" in other.stderr
+    )
+    assert "Traceback" not in other.stderr
+    assert holder.search("嘉兴市最低工资标准", k=1)[0].chunk.source_file == GAZETTE.name
+
     embedded = Pipeline(Config.from_env(corpus_dir=down.corpus_dir, index_dir=down.index_dir), progress=False)
     assert embedded.search("嘉兴市最低工资标准", k=1)[0].chunk.source_file == GAZETTE.name
