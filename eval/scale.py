@@ -107,15 +107,20 @@ def chat_probe(corpus: str, index: str) -> None:
 
 
 def read_manifest(index: Path, env: dict[str, str]) -> dict:
-    """The manifest of the index just built: its folder's, or the Milvus collection's."""
+    """The manifest of the index just built: its folder's, or the Milvus collection's (read in a process
+    of its own: a Milvus Lite file stays locked by the process that opened it)."""
     if env.get("QA_STORE") != "milvus":
         return json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    _, _, output = run_measured([sys.executable, __file__, "--manifest", str(index)], env)
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def print_milvus_manifest(index: str) -> None:
+    """(In its own process.) Print the manifest of the Milvus collection as JSON."""
     from qa.config import Config
     from qa.milvus import read_milvus_manifest
 
-    manifest = read_milvus_manifest(Config.from_env(index_dir=index, milvus_uri=env["QA_MILVUS_URI"]))
-    assert manifest is not None, "the build wrote no manifest"
-    return manifest
+    print(json.dumps(read_milvus_manifest(Config.from_env(index_dir=Path(index))), ensure_ascii=False))
 
 
 def measure(size: int, env: dict[str, str]) -> dict[str, object]:
@@ -199,9 +204,13 @@ def main() -> None:
         "--store", choices=["embedded", "milvus"], default="embedded", help="where the index is kept"
     )
     parser.add_argument("--probe", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
         chat_probe(*args.probe)
+        return
+    if args.manifest:
+        print_milvus_manifest(args.manifest)
         return
     if not LAWS.is_dir():
         raise SystemExit(f"{LAWS} not found: the scale benchmark reads the laws corpus beside the project")

@@ -8,8 +8,8 @@ Milvus's ``standard`` analyzer keeps it as one term, scored by Milvus's own BM25
 the embedded store's k1 and b. Filters and the document scopes of retrieval are Milvus expressions on
 a document key. A second collection (``<name>_meta``) holds the manifest: settings, the corpus files
 and their hashes, and a generation that changes with every update, so that every process pointed at the
-same Milvus sees an update and serves it. An update deletes and inserts the passages of the changed
-files only."""
+same Milvus sees an update and serves it. An update upserts the passages of new and changed files and
+deletes those of removed files (and those a changed file no longer has)."""
 
 from __future__ import annotations
 
@@ -55,9 +55,9 @@ def _keywords(text: str) -> str:
     return " ".join(t.encode().hex() for t in tokenize(text))
 
 
-def _string_list(values: list[str]) -> str:
-    """A list of strings as a Milvus expression literal."""
-    return json.dumps(values, ensure_ascii=False)
+def _string(value: str | list[str]) -> str:
+    """A string, or a list of strings, as a Milvus expression literal."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 @contextmanager
@@ -83,7 +83,8 @@ def _connect(config: Config) -> Any:
     # logs the refusal with a traceback and pymilvus warns that it falls back, on every read of the index
     logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-    logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)  # our message says it
+    logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)  # our messages say it
+    logging.getLogger("pymilvus.decorators").setLevel(logging.CRITICAL)
     uri = milvus_uri(config)
     if "://" not in uri:  # Milvus Lite: a file, made in a folder that exists
         Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,6 @@ class MilvusStore:
         self._doc_ids = [doc_id(k) for k in keys]
         self._df = Counter(t for tokens in self.tokens for t in set(tokens))
         self._history = history_rows(self.chunks)
-        self.manifest = {**self.manifest, "documents": len(keys)}
 
     @property
     def vocabulary(self) -> Container[str]:
@@ -149,10 +149,10 @@ class MilvusStore:
         if scope.documents is not None:
             inside = np.flatnonzero(scope.documents)
             if len(inside) <= len(scope.documents) // 2:
-                parts.append(f"doc in {_string_list([self._doc_ids[i] for i in inside])}")
+                parts.append(f"doc in {_string([self._doc_ids[i] for i in inside])}")
             elif len(inside) < len(scope.documents):
                 outside = np.flatnonzero(~scope.documents)
-                parts.append(f"doc not in {_string_list([self._doc_ids[i] for i in outside])}")
+                parts.append(f"doc not in {_string([self._doc_ids[i] for i in outside])}")
         if not scope.with_history:
             parts.append("history == false")
         return " and ".join(parts)
@@ -192,7 +192,7 @@ class MilvusStore:
         where = {int(r): i for i, r in enumerate(rows)}
         for start in range(0, len(rows), _BATCH):
             batch = [self.chunks[int(r)].chunk_id for r in rows[start : start + _BATCH]]
-            found, scores = self._search(ranker, query, len(batch), f"id in {_string_list(batch)}")
+            found, scores = self._search(ranker, query, len(batch), f"id in {_string(batch)}")
             out[[where[int(r)] for r in found]] = scores
         return out
 
@@ -208,11 +208,7 @@ def _meta(collection: str) -> str:
 
 def read_milvus_manifest(config: Config) -> dict[str, object] | None:
     """The manifest of the configured collection (None when there is none yet)."""
-    client = _connect(config)
-    try:
-        return _read_manifest(client, config.milvus_collection, milvus_uri(config))
-    finally:
-        client.close()
+    return _read_manifest(_connect(config), config.milvus_collection, milvus_uri(config))
 
 
 def _read_manifest(client: Any, collection: str, uri: str) -> dict[str, object] | None:
@@ -314,31 +310,45 @@ def _row(chunk: Chunk, tags: Tags, vector: np.ndarray, position: int) -> dict[st
     }
 
 
+def _kept_vectors(client: Any, collection: str, sources: list[str]) -> dict[str, np.ndarray]:
+    """The vectors the collection holds for the passages of ``sources``, by text."""
+    out: dict[str, np.ndarray] = {}
+    for source in sources:
+        rows = client.query(
+            collection, filter=f"source_file == {_string(source)}", output_fields=["chunk", _DENSE]
+        )
+        out.update((r["chunk"]["text"], np.asarray(r[_DENSE], np.float32)) for r in rows)
+    return out
+
+
 def _vectors(
-    chunks: list[Chunk], config: Config, embedder: Embedder, progress: bool
+    chunks: list[Chunk], kept: dict[str, np.ndarray], config: Config, embedder: Embedder, progress: bool
 ) -> tuple[np.ndarray, int]:
-    """The vectors of ``chunks``: those whose text the embedded index in ``config.index_dir`` holds (same
-    model) are taken from it, the others embedded; also how many texts were embedded."""
+    """The vectors of ``chunks``: those whose text is ``kept`` (the previous version of a changed file) or
+    held by the embedded index in ``config.index_dir`` (same model) are reused, the others embedded; also
+    how many texts were embedded."""
     cached = previous_index(config.index_dir, embedder.model_id)
-    rows = {c.text: i for i, c in enumerate(cached.chunks)} if cached is not None else {}
-    texts = list(dict.fromkeys(c.text for c in chunks if c.text not in rows))
+    if cached is not None:
+        vectors = cached.vectors()
+        kept = {**{c.text: vectors[i] for i, c in enumerate(cached.chunks)}, **kept}
+    texts = list(dict.fromkeys(c.text for c in chunks if c.text not in kept))
     if progress and texts:
         print(f"embedding {len(texts)} passages…", file=sys.stderr)
     fresh = embedder.encode_document(texts, progress=progress)
     where = {t: j for j, t in enumerate(texts)}
     out = np.empty((len(chunks), embedder.dim), np.float32)
-    vectors = cached.vectors() if cached is not None else None
     for i, c in enumerate(chunks):
-        out[i] = fresh[where[c.text]] if c.text in where else vectors[rows[c.text]]  # type: ignore[index]
+        out[i] = fresh[where[c.text]] if c.text in where else kept[c.text]
     return out, len(texts)
 
 
 def update_milvus(
     config: Config, embedder: Embedder, progress: bool = True, rebuild: bool = False
 ) -> tuple[MilvusStore, Update]:
-    """Bring the collection up to date with the corpus: the passages of removed and changed files are
-    deleted, those of new and changed files inserted (everything anew when ``rebuild`` or when the
-    settings changed). Passage texts that the embedded index holds are not embedded again."""
+    """Bring the collection up to date with the corpus: the passages of new and changed files are
+    upserted, those of removed files and those a changed file no longer has deleted (everything anew
+    when ``rebuild`` or when the settings changed). A passage text that the changed file held before, or
+    that the embedded index holds, is not embedded again."""
     uri = milvus_uri(config)
     client = _connect(config)
     name = config.milvus_collection
@@ -352,6 +362,7 @@ def update_milvus(
             _create(client, name, embedder.dim)
         before: dict[str, str] = old.get("corpus", {}) if same else {}  # type: ignore[union-attr,assignment]
         old_problems: dict[str, str] = old.get("unreadable", {}) if same else {}  # type: ignore[union-attr,assignment]
+        documents: dict[str, int] = dict(old.get("file_documents", {})) if same else {}  # type: ignore[union-attr,arg-type]
         files = corpus_state(config)
         update = Update(removed=sorted(set(before) - set(files)), rebuilt=not same)
         chunks: list[Chunk] = []
@@ -368,12 +379,14 @@ def update_milvus(
             except CorpusError as exc:
                 problems[source] = str(exc)
                 print(f"skipped {source}: {exc}", file=sys.stderr)
-        stale = update.removed + update.changed
-        for i in range(0, len(stale), _BATCH):
-            client.delete(name, filter=f"source_file in {_string_list(stale[i : i + _BATCH])}")
+        for source in update.removed + update.changed:
+            documents.pop(source, None)
+        for key in documents_of(chunks)[0]:
+            documents[key[0]] = documents.get(key[0], 0) + 1
         timings["read_s"] = time.perf_counter() - start
         t = time.perf_counter()
-        vectors, update.embedded = _vectors(chunks, config, embedder, progress)
+        kept = _kept_vectors(client, name, update.changed)
+        vectors, update.embedded = _vectors(chunks, kept, config, embedder, progress)
         timings["embed_s"] = time.perf_counter() - t
         t = time.perf_counter()
         update.reused = len(chunks) - update.embedded
@@ -385,8 +398,16 @@ def update_milvus(
             position[chunk.source_file] += 1
         timings["index_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        for i in range(0, len(rows), _BATCH):
-            client.insert(name, rows[i : i + _BATCH])
+        for i in range(0, len(rows), _BATCH):  # a changed file's passages are replaced, never missing
+            client.upsert(name, rows[i : i + _BATCH])
+        for i in range(0, len(update.removed), _BATCH):
+            client.delete(name, filter=f"source_file in {_string(update.removed[i : i + _BATCH])}")
+        now: dict[str, list[str]] = {source: [] for source in update.changed}
+        for chunk in chunks:
+            if chunk.source_file in now:
+                now[chunk.source_file].append(chunk.chunk_id)
+        for source, ids in now.items():  # the passages a changed file no longer has
+            client.delete(name, filter=f"source_file == {_string(source)} and id not in {_string(ids)}")
         client.flush(name)
         count = client.query(name, filter="", output_fields=["count(*)"])[0]["count(*)"]
         timings["write_s"] = time.perf_counter() - t
@@ -396,6 +417,8 @@ def update_milvus(
             "tagger": TAGGER_VERSION,
             "corpus": files,
             "unreadable": problems,
+            "documents": sum(documents.values()),
+            "file_documents": documents,
             "chunks": count,
             "generation": uuid.uuid4().hex,
             "timings": {k: round(v, 3) for k, v in timings.items()},

@@ -37,7 +37,7 @@ def run_batch(tmp_path: Path, command: str, questions: list[str], *flags: str) -
     return [json.loads(line) for line in run.read_text(encoding="utf-8").splitlines()]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -55,7 +55,7 @@ def _answers(url: str) -> bool:
 def running_app(log_path: Path, **env: str) -> Iterator[str]:
     """``app.py`` on a free loopback port with ``env`` added to its environment; yields its URL once it
     answers, and stops it afterwards. Its console output is shown when it fails to start."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     with open(log_path, "w", encoding="utf-8") as log:
@@ -89,3 +89,28 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of the app on the default corpus, index and models."""
     with running_app(tmp_path_factory.mktemp("app") / "app.log") as url:
         yield url
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path) -> Iterator[str]:
+    """``milvus-lite server`` on a free loopback port; yields its URI."""
+    port = free_port()
+    log = open(tmp_path / "milvus.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert proc.poll() is None, (tmp_path / "milvus.log").read_text()
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

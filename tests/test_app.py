@@ -326,16 +326,22 @@ LAW = ROOT.parent / "shared" / "corpus-laws" / "地方性法规" / "浙江" / "�
 
 
 @pytest.mark.skipif(not LAW.is_file(), reason="../shared/corpus-laws is not beside the project")
-def test_a_running_app_answers_from_a_document_added_after_it_started(tmp_path):
-    """``qa add`` while the chat runs: the chat serves the updated index without a restart, and the
-    question it could not answer before is answered from the new document."""
+@pytest.mark.parametrize("store", ["embedded", "milvus"])
+def test_a_running_app_answers_from_a_document_added_after_it_started(tmp_path, store, request):
+    """``qa add`` in another process while the chat runs: the chat serves the updated index without a
+    restart, and the question it could not answer before is answered from the new document; on the
+    embedded store (the index folder) and on a Milvus server that both processes reach by URI."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     shutil.copy(ROOT / "corpus" / "jx-gazette-2024-03.txt", corpus)
-    args = ["--corpus", str(corpus), "--index-dir", str(index)]
+    args = ["--corpus", str(corpus), "--index-dir", str(index), "--store", store]
+    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "QA_RELOAD_S": "1", "QA_STORE": store}
+    if store == "milvus":
+        uri = request.getfixturevalue("milvus_server")
+        args += ["--milvus-uri", uri]
+        env["QA_MILVUS_URI"] = uri
     assert main(["index", *args]) == 0
     question = "宁波市学校安全教育周是每年的哪一周？"
-    env = {"QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "QA_RELOAD_S": "1"}
     with running_app(tmp_path / "app.log", **env) as url:
         client = Client(url, verbose=False)
         assert all(h["source_file"] != LAW.name for h in client.predict(question, api_name="/locate"))

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_port
 
 from qa.config import ROOT, Config
 from qa.embedding import Embedder
@@ -52,37 +50,6 @@ def _config(tmp_path: Path, uri: str) -> Config:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """``milvus-lite server`` on a free loopback port; yields its URI."""
-    port = _free_port()
-    log = open(tmp_path / "milvus.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(tmp_path / "milvus"),
-         "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None, (tmp_path / "milvus.log").read_text()
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-
-
 def test_milvus_lite_ranks_and_fuses_as_the_embedded_store(tmp_path: Path, embedder: Embedder):
     config = _config(tmp_path, str(tmp_path / "passages.db"))
     milvus, update = update_store(config, embedder, progress=False)
@@ -116,15 +83,20 @@ def test_milvus_lite_ranks_and_fuses_as_the_embedded_store(tmp_path: Path, embed
 
 @pytest.mark.skipif(not LAW.is_file(), reason="../shared/corpus-laws is not beside the project")
 def test_a_document_added_through_one_process_is_searched_from_another_on_the_server(
-    tmp_path: Path, server: str
+    tmp_path: Path, milvus_server: str
 ):
-    config = _config(tmp_path, server)
+    config = _config(tmp_path, milvus_server)
     chat = Pipeline(config, progress=False)  # builds the collection on the server
     question = "学校安全教育周是哪一周"
     assert all(h.chunk.source_file != LAW.name for h in chat.search(question, k=5))
     assert not chat.refresh(), "nothing changed yet"
 
-    env = {**os.environ, "QA_STORE": "milvus", "QA_MILVUS_URI": server, "QA_INDEX_DIR": str(config.index_dir)}
+    env = {
+        **os.environ,
+        "QA_STORE": "milvus",
+        "QA_MILVUS_URI": milvus_server,
+        "QA_INDEX_DIR": str(config.index_dir),
+    }
     add = subprocess.run(
         [sys.executable, "-m", "qa.cli", "add", str(LAW), "--corpus", str(config.corpus_dir)],
         env=env, capture_output=True, text=True, timeout=600,
@@ -136,7 +108,20 @@ def test_a_document_added_through_one_process_is_searched_from_another_on_the_se
     assert chat.search(question, k=1)[0].chunk.source_file == LAW.name
     assert len(chat.index.chunks) == chat.index.manifest["chunks"]
 
-    (config.corpus_dir / LAW.name).unlink()
+    law = config.corpus_dir / LAW.name  # a changed document: its passages upserted, a dropped one deleted
+    before = [c for c in chat.index.chunks if c.source_file == LAW.name]
+    text = law.read_text(encoding="utf-8").replace("学校安全教育周", "校园安全宣传周")
+    law.write_text(text[: text.index("第四十七条")], encoding="utf-8")  # its last two articles dropped
+    store, update = update_store(config, chat.embedder, progress=False)
+    after = [c for c in store.chunks if c.source_file == LAW.name]
+    assert update.changed == [LAW.name] and 0 < update.embedded < len(after), "only the changed passages"
+    assert len(after) < len(before) and not any("第四十八条" in c.clause_path for c in after)
+    assert not any("学校安全教育周" in c.text for c in store.chunks)
+    assert store.manifest["chunks"] == len(store.chunks)
+    assert chat.refresh()
+    assert "校园安全宣传周" in chat.search("校园安全宣传周是哪一周", k=1)[0].chunk.text
+
+    law.unlink()
     store, update = update_store(config, chat.embedder, progress=False)
     assert update.removed == [LAW.name] and update.embedded == 0
     assert all(c.source_file != LAW.name for c in store.chunks)
@@ -148,7 +133,7 @@ def test_a_document_added_through_one_process_is_searched_from_another_on_the_se
 def test_a_milvus_that_cannot_be_reached_is_a_clear_message_and_the_embedded_store_still_works(
     tmp_path: Path, embedder: Embedder
 ):
-    down = _config(tmp_path, f"http://127.0.0.1:{_free_port()}")
+    down = _config(tmp_path, f"http://127.0.0.1:{free_port()}")
     with pytest.raises(IndexUnusable, match=r"Milvus at http://127\.0\.0\.1:\d+ .*embedded store"):
         Pipeline(down, progress=False)
     result = subprocess.run(
