@@ -574,11 +574,11 @@ def _update(args: argparse.Namespace, config: Config) -> int:
     elif args.command == "remove":
         for name in remove_files(config.corpus_dir, args.names):
             print(f"{name}: removed", file=sys.stderr)
-    index, update = update_store(
+    manifest, update = update_store(
         config, Embedder.from_config(config), rebuild=getattr(args, "rebuild", False)
     )
     print(f"index updated: {update}", file=sys.stderr)
-    _index_summary(index.manifest, config)
+    _index_summary(manifest, config)
     return 0
 
 

@@ -344,7 +344,7 @@ def _vectors(
 
 def update_milvus(
     config: Config, embedder: Embedder, progress: bool = True, rebuild: bool = False
-) -> tuple[MilvusStore, Update]:
+) -> tuple[dict[str, object], Update]:
     """Bring the collection up to date with the corpus: the passages of new and changed files are
     upserted, those of removed files and those a changed file no longer has deleted (everything anew
     when ``rebuild`` or when the settings changed). A passage text that the changed file held before, or
@@ -426,7 +426,7 @@ def update_milvus(
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         _write_manifest(client, name, manifest)
-    return load_milvus(config, client), update
+    return manifest, update
 
 
 def load_milvus(config: Config, client: Any = None) -> MilvusStore:
@@ -467,9 +467,9 @@ def ensure_milvus(config: Config, embedder: Embedder, progress: bool = True) -> 
     if manifest is None or any(manifest.get(k) != v for k, v in settings.items()):
         reason = "no index yet" if manifest is None else "built with other settings or another model"
         print(f"building the index in Milvus at {uri} ({reason})…", file=sys.stderr)
-        store, update = update_milvus(config, embedder, progress)
+        _, update = update_milvus(config, embedder, progress)
         print(f"index updated: {update}", file=sys.stderr)
-        return store
+        return load_milvus(config, client)
     store = load_milvus(config, client)
     if manifest.get("corpus") != corpus_state(config):
         print(

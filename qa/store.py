@@ -153,15 +153,17 @@ def load_store(config: Config) -> Store:
 
 def update_store(
     config: Config, embedder: Embedder, progress: bool = True, rebuild: bool = False
-) -> tuple[Store, Update]:
-    """Bring the configured store up to date with the corpus (everything read again when ``rebuild``)."""
+) -> tuple[dict[str, object], Update]:
+    """Bring the configured store up to date with the corpus (everything read again when ``rebuild``);
+    returns its manifest and what the update did (the index itself is not loaded for it)."""
     if StoreKind(config.store) == StoreKind.MILVUS:
         from qa.milvus import update_milvus
 
         return update_milvus(config, embedder, progress, rebuild)
     from qa.index import update_index
 
-    return update_index(config, embedder, progress, rebuild)
+    index, update = update_index(config, embedder, progress, rebuild)
+    return index.manifest, update
 
 
 def store_location(config: Config) -> str:

@@ -20,7 +20,7 @@ from qa.embedding import Embedder
 from qa.index import build_index
 from qa.pipeline import Pipeline
 from qa.retrieval import Filters, Mode, Retriever
-from qa.store import IndexUnusable, Query, Ranker, update_store
+from qa.store import IndexUnusable, Query, Ranker, load_store, update_store
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,8 @@ def _config(tmp_path: Path, uri: str) -> Config:
 
 def test_milvus_lite_ranks_and_fuses_as_the_embedded_store(tmp_path: Path, embedder: Embedder):
     config = _config(tmp_path, str(tmp_path / "passages.db"))
-    milvus, update = update_store(config, embedder, progress=False)
+    _, update = update_store(config, embedder, progress=False)
+    milvus = load_store(config)
     embedded = build_index(config, embedder, progress=False)
     assert update.rebuilt and update.added == [GAZETTE.name]
     assert [c.chunk_id for c in milvus.chunks] == [c.chunk_id for c in embedded.chunks]
@@ -112,7 +113,8 @@ def test_a_document_added_through_one_process_is_searched_from_another_on_the_se
     before = [c for c in chat.index.chunks if c.source_file == LAW.name]
     text = law.read_text(encoding="utf-8").replace("学校安全教育周", "校园安全宣传周")
     law.write_text(text[: text.index("第四十七条")], encoding="utf-8")  # its last two articles dropped
-    store, update = update_store(config, chat.embedder, progress=False)
+    _, update = update_store(config, chat.embedder, progress=False)
+    store = load_store(config)
     after = [c for c in store.chunks if c.source_file == LAW.name]
     assert update.changed == [LAW.name] and 0 < update.embedded < len(after), "only the changed passages"
     assert len(after) < len(before) and not any("第四十八条" in c.clause_path for c in after)
@@ -122,7 +124,8 @@ def test_a_document_added_through_one_process_is_searched_from_another_on_the_se
     assert "校园安全宣传周" in chat.search("校园安全宣传周是哪一周", k=1)[0].chunk.text
 
     law.unlink()
-    store, update = update_store(config, chat.embedder, progress=False)
+    _, update = update_store(config, chat.embedder, progress=False)
+    store = load_store(config)
     assert update.removed == [LAW.name] and update.embedded == 0
     assert all(c.source_file != LAW.name for c in store.chunks)
     assert chat.refresh()
