@@ -48,6 +48,8 @@ class Config:
         place_weight: how much a question that names one place (嘉兴) lifts the documents issued there.
         figure_weight: how much a question asking for a figure (多少, 比例) lifts the clauses that state one
             about its subject.
+        penalty_weight: how much a question about a sanction (罚多少, 法律责任) lifts the clauses that
+            impose one.
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
         query_int8: encode questions with the embedding model's linear layers in int8 (torch; about twice
@@ -96,6 +98,7 @@ class Config:
     named_weight: float = 1.2
     place_weight: float = 1.0
     figure_weight: float = 0.9
+    penalty_weight: float = 0.5
     max_question_chars: int = 500
     threads: int = 2
     query_int8: bool = False

@@ -96,6 +96,7 @@ class Pipeline:
             named_weight=config.named_weight,
             place_weight=config.place_weight,
             figure_weight=config.figure_weight,
+            penalty_weight=config.penalty_weight,
             as_of=config.as_of,
         )
         return Served(index, retriever, Matcher(retriever))

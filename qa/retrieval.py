@@ -35,6 +35,18 @@ _ASKS_HISTORY = re.compile(r"通过|批准|修正|修订|修改|制定|颁布|�
 """A question about a document's history: only such a question is answered from its history lines."""
 
 
+_ASKS_PENALTY = re.compile(r"罚|处分|法律责任|什么责任|承担.{0,4}责任|什么后果|追究")
+"""A question about what a breach costs: a fine, a sanction, liability."""
+_PENALTY = re.compile(r"罚款|罚金|处罚|警告|没收|吊销|拘留|处分|追究.{0,8}责任")
+"""Wording that imposes a sanction: a penalty clause (处五十元以上二百元以下罚款, 吊销许可证,
+依法追究刑事责任)."""
+
+
+def is_penalty(text: str) -> bool:
+    """Whether a clause imposes a sanction (a regulation's penalty articles, a plan's 追究责任)."""
+    return bool(_PENALTY.search(text))
+
+
 _ASKS_FIGURE = re.compile(r"多少|几[个项家所条名次倍万千百]|比例|比重|占比|多大|多高|多长|目标是|达到")
 """A question asking for a figure: an amount, a share, a target."""
 _FIGURE = re.compile(r"\d|分之|[两一二三四五六七八九十百千]+[倍成]|翻一?番")
@@ -334,6 +346,8 @@ class Retriever:
         place_weight: how much a question that names one place (嘉兴) lifts the documents issued there.
         figure_weight: how much a question asking for a figure (多少, 比例) lifts a clause that states one
             about the question's words (see :func:`figure_coverage`).
+        penalty_weight: how much a question about a sanction (罚多少, 法律责任) lifts the clauses that
+            impose one (:func:`is_penalty`).
         as_of: the date as of which hits tell their document's validity (None: today).
     """
 
@@ -347,6 +361,7 @@ class Retriever:
         named_weight: float = 1.2,
         place_weight: float = 1.0,
         figure_weight: float = 0.9,
+        penalty_weight: float = 0.5,
         as_of: date | str | None = None,
     ) -> None:
         self.index = index
@@ -354,10 +369,12 @@ class Retriever:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
+        self.penalty_weight = penalty_weight
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
         self.documents = DocumentTable(self.prior)
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = history_rows(index.chunks)
+        self.penalty = np.array([is_penalty(c.text) for c in index.chunks], dtype=bool)
         self._figures: dict[int, list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
         self.repealed = repeals(index.chunks)
@@ -441,6 +458,8 @@ class Retriever:
             fused[pool] += self.figure_weight * np.array(
                 [figure_coverage(self.figures(i), weights) for i in pool]
             )
+        if self.penalty_weight and _ASKS_PENALTY.search(query):
+            fused[pool] += self.penalty_weight * self.penalty[pool]
         if _ASKS_WHEN_IN_FORCE.search(query):
             # closing provisions outside the pool too: their document's lift
             closing = np.flatnonzero(self.closing & self._rows(scope))

@@ -16,6 +16,7 @@ from qa.cli import main
 from qa.config import ROOT
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
+from qa.retrieval import is_penalty
 from qa.validity import Validity, validity_of
 
 LAWS = ROOT.parent / "shared" / "corpus-laws"
@@ -27,6 +28,7 @@ SUPERVISION = ZJ / "浙江省各级人民代表大会常务委员会监督条例
 CRIMINAL = LAWS / "刑法" / "刑法.md"
 CIVILITY = ZJ / "丽水市文明行为促进条例(2020-08-14).md"
 SHIPPING = LAWS / "行政法规" / "上海航运交易所管理规定(1996-10-03).md"
+HOUSING = ZJ / "杭州市城市房屋使用安全管理条例(2015-10-14).md"
 
 pytestmark = pytest.mark.skipif(not LAWS.is_dir(), reason="../shared/corpus-laws is not beside the project")
 
@@ -195,3 +197,28 @@ def test_same_topic_regulations_of_several_cities(tmp_path: Path, capsys):
         assert hit["doc_title"] == f"{city}市电梯安全条例" and hit["clause_path"] != "题注", hit
         hit = top(f"《{city}市电梯安全条例》是哪天通过的？")  # the history lines answer only such questions
         assert (hit["doc_title"], hit["clause_path"]) == (f"{city}市电梯安全条例", "题注"), hit
+
+
+def test_is_penalty_reads_sanctions_not_duties():
+    _, chunks = _read(HOUSING)
+    assert is_penalty(_chunk(chunks, "第八章 法律责任 > 第四十九条").text)
+    assert not is_penalty(_chunk(chunks, "第三章 房屋装修安全管理 > 第十七条").text)
+
+
+@pytest.mark.slow
+def test_a_question_about_a_sanction_gets_the_penalty_article_and_others_the_rule(tmp_path: Path, capsys):
+    """The rule (第十七条: 禁止…擅自增加房屋使用荷载) and the penalty citing it (第四十九条) share their
+    wording: a question on the sanction is answered by the penalty, a question on what is forbidden by
+    the rule."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(HOUSING, corpus / HOUSING.name)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "1", "--json"]
+
+    def top(question: str) -> str:
+        assert main(["search", question, *args]) == 0
+        return json.loads(capsys.readouterr().out)["hits"][0]["clause_path"]
+
+    assert top("在杭州擅自增加房屋使用荷载会被怎么处罚？") == "第八章 法律责任 > 第四十九条"
+    assert top("杭州住宅装修中违法拆改承重结构，会被处多少罚款？") == "第八章 法律责任 > 第四十九条"
+    assert top("杭州房屋装修中禁止哪些行为？") == "第三章 房屋装修安全管理 > 第十七条"
