@@ -118,6 +118,7 @@ class MilvusStore:
         tags: their matching tags.
         manifest: the manifest the collection was loaded with.
         tokens: each passage's keyword tokens (for the vocabulary and IDF of :meth:`term_weights`).
+        uri: where the Milvus is (for messages).
     """
 
     client: Any
@@ -130,10 +131,8 @@ class MilvusStore:
 
     def __post_init__(self) -> None:
         self._row = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        keys, self._chunk_doc = documents_of(self.chunks)
-        self._doc_ids = [doc_id(k) for k in keys]
+        self._doc_ids = [doc_id(k) for k in documents_of(self.chunks)[0]]
         self._df = Counter(t for tokens in self.tokens for t in set(tokens))
-        self._history = history_rows(self.chunks)
 
     @property
     def vocabulary(self) -> Container[str]:
