@@ -31,7 +31,16 @@ from qa.embedding import Embedder
 from qa.lexical import KEYWORD_VERSION, BM25Index, count_tokens, tokenize
 from qa.models import sha256_file
 from qa.parsing import CorpusError, corpus_files, read_source, source_name
-from qa.store import IndexUnusable, Query, Ranker, Scope, documents_of, history_rows, top_rows
+from qa.store import (
+    IndexUnusable,
+    Query,
+    Ranker,
+    Scope,
+    documents_of,
+    history_rows,
+    scope_rows,
+    top_rows,
+)
 from qa.tagging import TAGS, Tags, load_tags, save_tags, tag_chunks
 
 MANIFEST = "manifest.json"
@@ -86,14 +95,7 @@ class Index:
         return query.memo[key]
 
     def top(self, ranker: Ranker, query: Query, k: int, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
-        mask = (
-            np.ones(len(self.chunks), dtype=bool)
-            if scope.documents is None
-            else (scope.documents[self._chunk_doc])
-        )
-        if not scope.with_history:
-            mask &= ~self._history
-        rows = np.flatnonzero(mask)  # only the rows in scope are ranked
+        rows = np.flatnonzero(scope_rows(scope, self._chunk_doc, self._history))  # only these are ranked
         scores = self._all(ranker, query)[rows]
         best = top_rows(scores, k)
         return rows[best], scores[best]

@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from qa.chunking import Chunk, unique_ids
+from qa.chunking import HISTORY_PATH, Chunk, unique_ids
 from qa.config import Config
 from qa.embedding import Embedder
 from qa.index import Update, corpus_state, index_settings, previous_index, read_chunks
 from qa.lexical import K1, B, tokenize
 from qa.parsing import CorpusError, corpus_files, source_name
-from qa.store import IndexUnusable, Query, Ranker, Scope, doc_id, doc_key, documents_of, history_rows
+from qa.store import IndexUnusable, Query, Ranker, Scope, doc_id, doc_key, documents_of
 from qa.tagging import TAGGER_VERSION, Tags, tag_chunks
 
 MILVUS_FORMAT = 1
@@ -301,7 +301,7 @@ def _row(chunk: Chunk, tags: Tags, vector: np.ndarray, position: int) -> dict[st
         "effective_date": chunk.effective_date,
         "valid_until": chunk.valid_until,
         "position": position,
-        "history": bool(history_rows([chunk])[0]),
+        "history": chunk.clause_path == HISTORY_PATH,
         "chunk": vars(chunk),
         "tags": tags.to_dict(),
         "keywords": keywords,

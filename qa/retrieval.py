@@ -22,7 +22,7 @@ from qa.embedding import Embedder
 from qa.lexical import normalize
 from qa.metadata import KINDS
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
-from qa.store import Query, Ranker, Scope, Store, documents_of, history_rows, top_rows
+from qa.store import Query, Ranker, Scope, Store, documents_of, history_rows, scope_rows, top_rows
 from qa.tables import CELL_SEP, ROW_SEP
 from qa.validity import Status, parse_as_of, repeals, validity_of
 
@@ -406,15 +406,6 @@ class Retriever:
             return Scope(documents, with_history=bool(_ASKS_HISTORY.search(query)))
         return Scope(documents)
 
-    def _rows(self, scope: Scope) -> np.ndarray:
-        """Per chunk: whether ``scope`` lets it through."""
-        mask = (
-            np.ones(len(self.index.chunks), dtype=bool)
-            if scope.documents is None
-            else (scope.documents[self.prior.chunk_doc])
-        )
-        return mask if scope.with_history else mask & ~self.history
-
     def figures(self, row: int) -> list[tuple[str, float]]:
         """The :func:`figure_parts` of the passage in ``row`` (read once, when first asked for)."""
         if row not in self._figures:
@@ -462,7 +453,7 @@ class Retriever:
             fused[pool] += self.penalty_weight * self.penalty[pool]
         if _ASKS_WHEN_IN_FORCE.search(query):
             # closing provisions outside the pool too: their document's lift
-            closing = np.flatnonzero(self.closing & self._rows(scope))
+            closing = np.flatnonzero(self.closing & scope_rows(scope, self.prior.chunk_doc, self.history))
             fused[closing] = np.maximum(fused[closing], prior[closing]) + 1.0 + self.dense_weight
         rows = np.flatnonzero(np.isfinite(fused))
         best = rows[top_rows(fused[rows], k)]

@@ -87,6 +87,13 @@ def history_rows(chunks: list[Chunk]) -> np.ndarray:
     return np.array([c.clause_path == HISTORY_PATH for c in chunks], dtype=bool)
 
 
+def scope_rows(scope: Scope, chunk_doc: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """Per chunk: whether ``scope`` lets it through, given each chunk's document (:func:`documents_of`)
+    and whether it is a history line (:func:`history_rows`)."""
+    mask = np.ones(len(chunk_doc), dtype=bool) if scope.documents is None else scope.documents[chunk_doc]
+    return mask if scope.with_history else mask & ~history
+
+
 class Store(Protocol):
     """An index's passages and their two rankers."""
 
