@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from qa.chunking import PATH_SEP, Chunk, item_range
 from qa.language import Language
 from qa.lexical import normalize, tokenize
+from qa.numerals import arabic_numerals
 from qa.parsing import DOC_NUMBER_ANYWHERE
 from qa.retrieval import Hit, short_plan
 from qa.validity import Validity
@@ -98,9 +99,11 @@ _CLOSERS = "。！？；;!?"
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?\n]*")
 _WHOLE_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?\n]*")
 """A sentence with its ；-parts, or a table row with its cells: what an answer quotes."""
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:/\d+)?")
+"""A figure's number: an integer, a decimal or a fraction (2/3, as :func:`norm` writes 三分之二)."""
 _UNIT = re.compile(
-    r"个?(?:小时|月)|(?:万亿|亿|万|千)?(?:美元|元|吨|公里|千米|平方米|米|亩|倍)|分钟|天|岁|年|万亿|亿|万|千|%|‰"
+    r"个?(?:小时|月)|(?:万亿|亿|万|千)?(?:美元|元|吨|公里|千米|平方米|米|亩|倍)|分钟|工作日|日|天|周?岁|年"
+    r"|万亿|亿|万|千|%|‰"
 )
 """The unit written right after a figure (12800 万吨, 15%, 10 年): a figure stated with another unit is
 another figure. Counting words (人, 名, 个, 家) are left out: 1.2 名 医师 is the passage's 1.2 人."""
@@ -124,9 +127,6 @@ answerable dev and held-out question, the best passage given held 0.5 or more)."
 WHERE_COVERAGE = 0.5
 """A question asking where a rule is written is answered from its best passage alone when the model's
 reply is rejected and that passage holds this share of its content words."""
-_CN_DIGITS = "零一二三四五六七八九"
-_CN_NUMERALS = "〇零一二三四五六七八九十百千万两"
-"""A small count in Chinese is a whole numeral: the 十 of 十四五 is not 10."""
 _WHERE = re.compile(r"哪份|哪个文件|哪一?[条节款]|哪一?部分|出自|出处|文号|条款")
 """A question asking where a rule is written (which document, which clause): answered with its source."""
 _ASKS_TOTAL = re.compile(r"(?:一共|总共|共有|共列|合计|总计|共计).{0,8}(?:多少|几)")
@@ -145,8 +145,9 @@ VERIFY = "资料：\n{quotes}\n\n问题：{question}\n\n仅凭这段资料，能
 
 
 def norm(text: str) -> str:
-    """NFKC with white space and thousands separators removed, for comparing wording and figures."""
-    text = unicodedata.normalize("NFKC", text)
+    """NFKC with white space and thousands separators removed and figures in Arabic numerals (十五日 ->
+    15日, see :func:`arabic_numerals`), for comparing wording and figures."""
+    text = arabic_numerals(unicodedata.normalize("NFKC", text))
     return re.sub(r"(?<=\d),(?=\d{3})|\s+", "", text)
 
 
@@ -192,36 +193,19 @@ def excerpt(text: str, query: str, limit: int) -> str:
     return "".join(out)
 
 
-def _cn_number(n: int) -> str:
-    """Chinese numerals of 0-99 (三, 十二, 四十五), as documents write small counts."""
-    if n < 10:
-        return _CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else _CN_DIGITS[tens]) + "十" + ("" if ones == 0 else _CN_DIGITS[ones])
-
-
 def _unit_at(text: str, at: int) -> str:
     match = _UNIT.match(text, at)
-    return match.group().removeprefix("个") if match else ""  # 1个小时 is 1小时
+    return match.group().removeprefix("个").removeprefix("周") if match else ""  # 1个小时 is 1小时
 
 
 def number_in(figure: str, text: str) -> bool:
     """Whether ``text`` (normalised) states ``figure``, a number with or without its unit (``12800万吨``),
-    as digits or, for small counts, in Chinese. A unit must not contradict the text's: 12800 亿元 does not
-    state 12800 万吨, while a bare 35000 (a table cell, its unit in the header) or 20 万元 states 20 万. A
-    count in Chinese states a figure with a unit only with that unit: 一小时 states 1 小时, 一批 does not
-    (一 is in too many words: 统一, 一体化); 百分之七十 states 70%."""
+    in either script (both through :func:`norm`). A unit must not contradict the text's: 12800 亿元 does not
+    state 12800 万吨, while a bare 35000 (a table cell, its unit in the header) or 20 万元 states 20 万."""
     number, unit = _split_figure(figure)
     for match in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)", text):
         written = _unit_at(text, match.end())
         if not (unit and written) or written.startswith(unit) or unit.startswith(written):
-            return True
-    if not number.isdigit() or int(number) >= 100:
-        return False
-    pattern = rf"(?<![{_CN_NUMERALS}]){_cn_number(int(number))}(?![{_CN_NUMERALS}])"
-    for m in re.finditer(pattern, text):
-        written = "%" if text.endswith("百分之", 0, m.start()) else _unit_at(text, m.end())
-        if not unit or written.startswith(unit):
             return True
     return False
 
@@ -520,7 +504,7 @@ def nearby(question: str, hits: list[Hit], limit: int = 2, language: Language = 
 def _plain(text: str) -> str:
     """Text for matching anchors: normalised, lower case, and a plan's full name in its short form
     (第十四个五年 -> 十四五, as questions say it)."""
-    return short_plan(normalize(norm(text)))
+    return normalize(norm(short_plan(text)))
 
 
 def anchors(question: str) -> list[str]:

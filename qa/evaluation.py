@@ -23,6 +23,7 @@ from qa.embedding import Embedder
 from qa.language import Language, detect
 from qa.matching import Profile
 from qa.models import sha256_file
+from qa.numerals import arabic_numerals
 from qa.parsing import corpus_files, source_name
 from qa.pipeline import Pipeline, contextual_query
 from qa.readers import CorpusError, read_document
@@ -260,14 +261,16 @@ def _bigram_set(text: str) -> set[str]:
 def answer_correct(row: dict, record: dict) -> bool:
     """Scoring of ``FORMAT.md``: an unanswerable question must be abstained on; an answer is correct
     when it holds the gold answer or an alias, or (numeric, date, multi) every number of the gold
-    answer, or (locate) the gold document number, or 60% of the gold answer's character bigrams."""
+    answer (in either script: 十五日 = 15日, see :func:`arabic_numerals`), or (locate) the gold document
+    number, or 60% of the gold answer's character bigrams."""
     if row.get("type") == "unanswerable":
         return bool(record.get("abstained"))
     if record.get("abstained"):
         return False
-    answer = norm(record.get("answer", ""))
-    gold = norm(row["answer"])
-    if any(norm(a) and norm(a) in answer for a in [row["answer"], *row.get("answer_aliases", [])]):
+    answer = arabic_numerals(norm(record.get("answer", "")))
+    gold = arabic_numerals(norm(row["answer"]))
+    golds = [arabic_numerals(norm(a)) for a in [row["answer"], *row.get("answer_aliases", [])]]
+    if any(a and a in answer for a in golds):
         return True
     numbers = _DIGITS.findall(gold)
     if row.get("type") in ("numeric", "date", "multi") and numbers:

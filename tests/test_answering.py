@@ -23,6 +23,7 @@ from qa.answering import (
     label,
     leveled_elsewhere,
     merge,
+    norm,
     number_in,
     renumbered,
     verification,
@@ -177,14 +178,23 @@ def test_uncited_answer_is_attributed_to_the_passage_with_its_figures(wage_hits:
 
 
 def test_numbers_written_in_chinese_count():
-    assert number_in("3", "原则上不超过三类")
-    assert number_in("12", "十二个")
-    assert not number_in("22", "2260元")
-    assert number_in("22", "调整为22元")
-    assert not number_in("10", "浙江国资国企“十四五”规划") and not number_in("4", "十四五")
-    assert number_in("1小时", "每天锻炼一小时") and number_in("10年", "连续十年")
-    assert not number_in("1小时", "建立一批校外劳动实践基地")  # 一 with another unit, or none
-    assert number_in("70%", "不低于奖励总额的百分之七十") and not number_in("70%", "七十周岁")
+    def states(figure: str, text: str) -> bool:
+        return number_in(norm(figure), norm(text))
+
+    assert states("3", "原则上不超过三类")
+    assert states("12", "十二个")
+    assert not states("22", "2260元")
+    assert states("22", "调整为22元")
+    assert not states("10", "浙江国资国企“十四五”规划") and not states("4", "十四五")
+    assert states("1小时", "每天锻炼一小时") and states("10年", "连续十年")
+    assert not states("1小时", "建立一批校外劳动实践基地")  # 一 with another unit, or none
+    assert states("70%", "不低于奖励总额的百分之七十") and not states("70%", "七十周岁")
+    fine = "由公安机关责令改正，处五千元以上一万元以下罚款"
+    assert states("5000元", fine) and states("1万元", fine) and states("一万元", fine)
+    assert not states("5000元", "处五百元以上一千元以下罚款")
+    assert states("十五日", "应当在15日内办理登记") and states("15日", "自取得证明之日起十五日内")
+    assert states("2/3", "经全体组成人员三分之二以上通过") and states("3‰", "不超过千分之三")
+    assert claims("应在十五日内登记[1]", "多少天内登记") == ["15日"]
 
 
 def test_a_figure_stated_with_another_unit_is_another_figure():
@@ -296,8 +306,10 @@ def test_statement_moves_to_the_passage_that_holds_its_wording(pipeline: Pipelin
     holder = next(n for n, t in enumerate(texts, 1) if "三分之二" in t and "民生" in t)
     other = next(n for n in range(1, len(texts) + 1) if n != holder)
     check = check_reply(f"新增财力的三分之二用于民生。[{other}]", texts, question)
-    assert check.cited == [holder] and check.written == [other]
+    assert check.cited == [holder] and check.written == [holder]  # 三分之二 is a figure: moved for it
     assert check.text == f"新增财力的三分之二用于民生[{holder}]。"
+    check = check_reply(f"新增财力用于民生。[{other}]", texts, question)  # no figure: moved for its wording
+    assert check.cited == [holder] and check.written == [other]
     # a figure-free statement that its passage holds as well as any other keeps its marker
     assert check_reply(f"新增财力的三分之二用于民生[{holder}]。", texts, question).cited == [holder]
 
