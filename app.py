@@ -26,13 +26,14 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa.answering import NOT_FOUND, Answer
+from qa.answering import Answer
 from qa.chunking import Chunk
 from qa.config import Config
 from qa.generation import GenerationError
 from qa.matching import GENERIC, Match, Profile, match_report
 from qa.models import ModelError
 from qa.pipeline import Pipeline, QuestionError, check_question
+from qa.prompting import NOT_FOUND
 from qa.readers import CorpusError, read_document
 from qa.retrieval import Filters, Hit
 from qa.store import IndexUnusable, Store

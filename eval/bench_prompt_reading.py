@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from qa.answering import build_prompt
 from qa.config import Config
 from qa.generation import LlamaCppGenerator, complete, resolve_llm_model
 from qa.pipeline import Pipeline
+from qa.prompting import build_prompt
 
 
 def main() -> None:

@@ -11,27 +11,20 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from qa.answering import (
-    STOP,
-    Answer,
-    abstention,
-    build_prompt,
-    confirms,
-    finish,
-    merge,
-    renumbered,
-    unmarked,
-    verification,
-)
+from qa.answering import Answer, abstention, finish, merge
 from qa.config import Config
 from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
+from qa.figures import unmarked
 from qa.generation import Generator, complete, load_generator
 from qa.language import Language, detect, translate
 from qa.lexical import normalize
 from qa.matching import Match, Matcher, Profile
+from qa.prompting import build_prompt
+from qa.replies import STOP, renumbered
 from qa.retrieval import Filters, Hit, Mode, Retriever, asks_figure, states_figure
 from qa.store import Store, ensure_store, load_store
+from qa.verification import confirms, verification
 
 FIGURE_FIT = 0.5
 """A passage states a figure about a question when one of its clauses holds this share of the question's
@@ -239,7 +232,7 @@ class Pipeline:
 
     def verify(self, answer: Answer, language: Language = Language.CHINESE) -> Answer:
         """``answer``, or "资料中未提及" when the model, asked whether the sentences behind the answer's
-        figures state them of what the question asks (see :func:`qa.answering.verification`), says no:
+        figures state them of what the question asks (see :func:`qa.verification.verification`), says no:
         1 小时 of sport a day is not a limit on homework time."""
         messages = verification(answer, language)
         if not messages or confirms(complete(self.load_generator(), messages, VERIFY_TOKENS)):

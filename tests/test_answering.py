@@ -7,32 +7,17 @@ import re
 
 import pytest
 
-from qa.answering import (
-    INSTRUCTION_OTHER,
-    NOT_FOUND,
-    QUOTE_CHARS,
-    Answer,
-    build_prompt,
-    check_reply,
-    claims,
-    confirms,
-    coverage,
-    dated_elsewhere,
-    excerpt,
-    finish,
-    label,
-    leveled_elsewhere,
-    merge,
-    norm,
-    number_in,
-    renumbered,
-    verification,
-)
+from qa.answerability import coverage, dated_elsewhere, leveled_elsewhere
+from qa.answering import Answer, finish, merge
 from qa.config import Config
+from qa.figures import QUOTE_CHARS, claims, norm, number_in
 from qa.language import Language, detect
 from qa.pipeline import Pipeline, contextual_query
+from qa.prompting import INSTRUCTION_OTHER, NOT_FOUND, build_prompt, excerpt, label
+from qa.replies import check_reply, renumbered
 from qa.retrieval import Hit
 from qa.validity import repeals, validity_of
+from qa.verification import confirms, verification
 
 
 @pytest.fixture(scope="module")

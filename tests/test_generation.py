@@ -18,13 +18,14 @@ import pytest
 from conftest import run_batch
 
 from qa import evaluation as ev
-from qa.answering import NOT_FOUND, build_prompt, finish
+from qa.answering import finish
 from qa.cli import main
 from qa.config import ROOT, Config
 from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load_generator, resolve_llm_model
 from qa.language import Language, detect
 from qa.models import QWEN_GGUF, QWEN_SIZE, ModelError, build_qwen_gguf
 from qa.pipeline import Pipeline
+from qa.prompting import NOT_FOUND, build_prompt
 from qa.retrieval import Mode
 
 pytestmark = pytest.mark.slow
