@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from dataclasses import dataclass
+from enum import Enum
+
+import jieba.posseg
 
 from qa.figures import norm, number_in, sentences, split_figure
 from qa.lexical import normalize, tokenize
+from qa.parsing import DOC_NUMBER_ANYWHERE
+from qa.replies import YES_NO
 from qa.retrieval import Hit, short_plan
+from qa.tagging import CITIES, COUNTIES, PROVINCES
 
-PLACES = re.compile(
-    "杭州|宁波|温州|嘉兴|湖州|绍兴|金华|衢州|舟山|台州|丽水|义乌|南湖|秀洲|嘉善|平湖|海盐|海宁|桐乡|上海|江苏|安徽"
-)
+_LOCAL = re.compile("|".join(sorted({*CITIES, *COUNTIES}, key=len, reverse=True)))
+PLACES = re.compile(f"{_LOCAL.pattern}|{'|'.join(PROVINCES)}")
+"""The places a question or reply may name: the cities and counties of the region tagging knows, and the
+provinces; a place named in a question must be stated by the passage answering it."""
 
 
 _PROVINCE = re.compile(r"浙江|全省|省里|省政府|省[“\"]?十[一二三四五六七八九]五")
@@ -22,7 +30,7 @@ _PROVINCE = re.compile(r"浙江|全省|省里|省政府|省[“\"]?十[一二三
 _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
-_YEAR = re.compile(r"((?:19|20)\d\d)年")
+YEAR = re.compile(r"((?:19|20)\d\d)年")
 
 
 _LEVEL = re.compile(r"(国家|省|市|县|区)级")
@@ -33,6 +41,11 @@ _ASKING = set(
     "规定 要求 提出 文件 哪家 哪份 哪条 哪些 哪里 哪几 几个 什么 多少 是否 可以 分别 浙江 浙江省 "
     "一个 这个 时候".split()
 )
+
+
+_CONTENT = ("n", "v", "a", "j", "l", "i", "eng")
+"""jieba's tags of content words: nouns (names too), verbs, adjectives, abbreviations, set phrases; not
+numerals and measure words (几次, 五十六岁), pronouns, adverbs, conjunctions, time and place words."""
 
 
 MIN_COVERAGE = 0.3
@@ -52,15 +65,148 @@ def _plain(text: str) -> str:
 
 
 def anchors(question: str) -> list[str]:
-    """What a passage must name to answer ``question``: the places and quoted terms it names. (Not its
-    years: a clause's target year is often stated in its parent heading only.)"""
-    found = PLACES.findall(question) + _QUOTED.findall(question)
+    """What a passage must name to answer ``question``: the places (but the province, see
+    :func:`in_scope`) and quoted terms it names."""
+    found = [p for p in PLACES.findall(question) if p not in PROVINCES] + _QUOTED.findall(question)
     return list(dict.fromkeys(_plain(a) for a in found))
 
 
-def _context(hit: Hit) -> str:
+class Attribute(Enum):
+    """What a question asks of its subject, when it asks for one of these."""
+
+    DURATION = "时限"
+    AMOUNT = "金额"
+    RATE = "比例"
+    DATE = "日期"
+    BODY = "部门"
+
+
+_ASKS = {
+    Attribute.DURATION: re.compile(
+        r"(?:多少|几)个?(?:工作日|天|日|周|月|年|小时|分钟)(?!份|级|龄|前|后)|多久|多长时间|期限|时限|有效期"
+    ),
+    Attribute.AMOUNT: re.compile(r"多少钱|多少元|多少万元?|罚(?:款)?多少|金额|罚款(?:标准|数额)"),
+    Attribute.RATE: re.compile(
+        r"比例|比重|占比|百分之几|百分比|(?:增长|提高|下降|降低)(?:了)?多少|率(?:是|为|要)?多少"
+    ),
+    Attribute.DATE: re.compile(r"什么时候|何时|哪一?天|几月几[日号]|哪一年|(?:起|开始)施行|生效"),
+    Attribute.BODY: re.compile(
+        r"哪个部门|哪些部门|什么部门|哪个机构|哪些机构|哪个单位|谁(?:来)?负责|由谁|找谁|向谁|主管部门|哪里(?:办|申请|投诉|登记)"
+    ),
+}
+"""How a question asks for each attribute (a yes-or-no question asks for none)."""
+_STATES = {
+    Attribute.DURATION: re.compile(r"\d+个?(?:工作日|日|天|周|月|年|小时|分钟)|当日|当天|即时|立即"),
+    Attribute.AMOUNT: re.compile(r"\d+(?:\.\d+)?(?:万|亿)?元"),
+    Attribute.RATE: re.compile(r"[%‰]|\d+/\d+|\d+成|\d+倍|百分点"),
+    Attribute.DATE: re.compile(r"\d{4}年|\d+月\d+日|之日|\d+个?(?:工作日|日|天|月)"),
+    Attribute.BODY: re.compile(r"部门|机关|[厅局委办]|委员会|政府|机构|中心|单位|法院|检察院|协会|组织"),
+}
+"""How a passage (in :func:`norm`'s form, figures in Arabic numerals) states each attribute."""
+_PERIOD = re.compile(r"中期|近期|远期|远景|上半年|下半年|季度|十[一二三四五六七八九]五")
+"""The periods a question may ask about besides years: a plan's stages and five-year periods, parts
+of a year."""
+_PLAN_YEARS = {f"十{d}五": 1956 + 5 * i for i, d in enumerate("一二三四五六七八九", 1)}
+"""The first year of each five-year period (十四五: 2021-2025)."""
+
+
+_TITLE = re.compile(r"《((?:[^《》]|《[^《》]*》)+)》")
+"""A title in 《》, which may hold another (《浙江省实施《中华人民共和国献血法》办法》)."""
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """What a question constrains, which the passage answering it must state."""
+
+    places: tuple[str, ...] = ()  # places and quoted terms (see anchors)
+    years: tuple[str, ...] = ()
+    periods: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()  # 发文字号 and 《titles》, plain
+    attribute: Attribute | None = None
+
+    @classmethod
+    def of(cls, question: str) -> Constraints:
+        """The constraints ``question`` states."""
+        text = norm(question)
+        asks = (
+            None if YES_NO.search(question) else next((a for a, p in _ASKS.items() if p.search(text)), None)
+        )
+        numbers = ["".join(m.groups()) for m in DOC_NUMBER_ANYWHERE.finditer(text)]
+        return cls(
+            tuple(anchors(question)),
+            tuple(dict.fromkeys(YEAR.findall(text))),
+            tuple(dict.fromkeys(_PERIOD.findall(short_plan(question)))),
+            tuple(dict.fromkeys([*numbers, *(_title(t) for t in _TITLE.findall(question))])),
+            asks,
+        )
+
+    def filled(self, other: Constraints) -> Constraints:
+        """These constraints, each kind stated by none taken from ``other`` (a follow-up's, from the
+        conversation before it)."""
+        return Constraints(
+            *(mine or theirs for mine, theirs in zip(self._fields(), other._fields(), strict=True))
+        )
+
+    def _fields(self) -> tuple[object, ...]:
+        return self.places, self.years, self.periods, self.documents, self.attribute
+
+    def unmet(self, hits: list[Hit]) -> list[str]:
+        """The constraints that none of the passages states (with its document's title, issuer and date
+        and its clause path): a place or quoted term none names; a year none dates its wording to (a
+        passage naming no year in its wording or clause path does not date it, nor does one naming its
+        own document's year or a year its title names); a period none names (a five-year period is also
+        named by a document of its years); a document none is in; an attribute asked that none states (no
+        time limit in a clause asked for one)."""
+        missing = [p for p in self.places if not any(p in _plain(_context(h)) for h in hits)]
+        missing += [y for y in self.years if not any(_dated(h, y) for h in hits)]
+        missing += [p for p in self.periods if not any(_in_period(h, p) for h in hits)]
+        missing += [d for d in self.documents if not any(d in _document_names(h) for h in hits)]
+        if self.attribute and not any(_STATES[self.attribute].search(norm(h.chunk.text)) for h in hits):
+            missing.append(self.attribute.value)
+        return missing
+
+
+def _dated(hit: Hit, year: str) -> bool:
+    """Whether the passage may be of ``year``: its document is of it or its title names it, or the
+    nearest of its wording with its clause path and the clauses heading it (:attr:`Hit.headings`) that
+    names years names it, or none does."""
     c = hit.chunk
-    return normalize(" ".join([c.doc_title, c.part, c.issuer, c.clause_path, c.text]))
+    if year == c.date[:4] or year in YEAR.findall(norm(c.doc_title)):
+        return True
+    for text in (f"{c.clause_path} {c.text}", hit.headings):
+        named = set(YEAR.findall(norm(text)))
+        if named:
+            return year in named
+    return True
+
+
+def _in_period(hit: Hit, period: str) -> bool:
+    """Whether the passage names ``period``, or, for a five-year period (十四五), is of a document issued
+    in the year before it or during it."""
+    if period in _plain(_context(hit)):
+        return True
+    first, year = _PLAN_YEARS.get(period), hit.chunk.date[:4]
+    return bool(first and year.isdigit() and first - 1 <= int(year) <= first + 4)
+
+
+def _document_names(hit: Hit) -> str:
+    """How the passage's document is named: its 发文字号 (prefix, year and number run together), title
+    and part, plain and without brackets."""
+    c = hit.chunk
+    number = DOC_NUMBER_ANYWHERE.search(norm(c.doc_number))
+    names = ["".join(number.groups()) if number else "", _title(c.doc_title), _title(c.part)]
+    return " ".join(names)
+
+
+def _title(text: str) -> str:
+    """A title for matching: plain, without its brackets (《…〈…〉…》)."""
+    return re.sub(r"[《》〈〉<>“”\"]", "", _plain(text))
+
+
+def _context(hit: Hit) -> str:
+    """The passage with what names it (title, part, issuer, clause path) and the wording it cites."""
+    c = hit.chunk
+    return normalize(" ".join([c.doc_title, c.part, c.issuer, c.clause_path, c.text, c.cited]))
 
 
 def coverage(question: str, hit: Hit, vocabulary: Container[str] | None = None) -> float:
@@ -70,10 +216,11 @@ def coverage(question: str, hit: Hit, vocabulary: Container[str] | None = None) 
     use (a citizen's 打零工, 工钱, 老板) is a paraphrase, judged by the words they do use; a few such
     words among theirs (火星, 载人) name what the documents lack, and count; a question none of whose
     words they use (嘉兴出租车起步价) is answered by nothing."""
+    content = [w for w, flag in jieba.posseg.lcut(question) if flag.startswith(_CONTENT)]
     words = [
         w
         for w in dict.fromkeys(tokenize(question))
-        if len(w) > 1 and w not in _ASKING and not w.isdigit() and not PLACES.search(w)
+        if len(w) > 1 and w not in _ASKING and not PLACES.search(w) and any(w in c for c in content)
     ]
     if not words:
         return 1.0
@@ -88,11 +235,11 @@ def dated_elsewhere(question: str, figures: list[str], passage: str) -> bool:
     """Whether the passage dates the answer's figures to other years than the one asked about: the
     question names a year that the passage never does, and every sentence stating a figure names
     another year (``提高到2020年城乡同标886元`` for a question on 2025)."""
-    asked = set(_YEAR.findall(norm(question)))
+    asked = set(YEAR.findall(norm(question)))
     text = norm(passage)
-    if not asked or not figures or asked & set(_YEAR.findall(text)):
+    if not asked or not figures or asked & set(YEAR.findall(text)):
         return False
-    return _stated_of_others(asked, figures, text, _YEAR)
+    return _stated_of_others(asked, figures, text, YEAR)
 
 
 def leveled_elsewhere(question: str, figures: list[str], passage: str) -> bool:
@@ -120,17 +267,21 @@ def in_scope(question: str, hit: Hit) -> bool:
     """Whether the passage's issuer fits the place the question asks about: a question on the province
     (浙江, 全省) that names no city is not answered by a city's document (嘉兴's minimum wage is not the
     province's)."""
-    about_province = _PROVINCE.search(question) and not PLACES.search(question)
-    return not (about_province and PLACES.search(hit.chunk.issuer))
+    about_province = _PROVINCE.search(question) and not _LOCAL.search(question)
+    return not (about_province and _LOCAL.search(hit.chunk.issuer))
 
 
 def fits(
-    question: str, query: str, hit: Hit, vocabulary: Container[str] | None, least: float = MIN_COVERAGE
+    question: str,
+    query: str,
+    hit: Hit,
+    vocabulary: Container[str] | None,
+    least: float = MIN_COVERAGE,
+    constrained: bool = True,
 ) -> bool:
-    wanted = anchors(question) or anchors(query)
-    context = _plain(_context(hit))
-    return (
-        all(a in context for a in wanted)
-        and in_scope(question, hit)
-        and coverage(question, hit, vocabulary) >= least
-    )
+    """Whether the passage fits the place ``question`` asks about (:func:`in_scope`), holds at least
+    ``least`` of its content words (:func:`coverage`) and, if ``constrained``, states what it constrains
+    (see :class:`Constraints`; a follow-up's from ``query``, which carries the conversation)."""
+    if not (in_scope(question, hit) and coverage(question, hit, vocabulary) >= least):
+        return False
+    return not constrained or not Constraints.of(question).filled(Constraints.of(query)).unmet([hit])

@@ -42,8 +42,8 @@ QUOTE_CHARS = 160
 def norm(text: str) -> str:
     """NFKC with white space and thousands separators removed and figures in Arabic numerals (十五日 ->
     15日, see :func:`arabic_numerals`), for comparing wording and figures."""
-    text = arabic_numerals(unicodedata.normalize("NFKC", text))
-    return re.sub(r"(?<=\d),(?=\d{3})|\s+", "", text)
+    text = re.sub(r"(?<=\d),(?=\d{3})|\s+", "", unicodedata.normalize("NFKC", text))
+    return arabic_numerals(text)
 
 
 def bigrams(text: str) -> set[str]:

@@ -62,15 +62,16 @@ _MEASURES = (
 )
 """Units that make a lone numeral a figure (一年, 两倍): a count word (一个, 一批) does not."""
 _COUNTS = "个|项|次|人|名|户|家|所|辆|台|张|件|座|批|类|种|条|款|章|节|层|级|届|轮|位|本|份|部"
-_RUN = f"[{NUMERAL_CHARS}](?:[{NUMERAL_CHARS}]|点(?=[〇零一二两三四五六七八九]))*"
+_RUN = f"(?<![\\d.])(?<!\\d\\s)[{NUMERAL_CHARS}](?:[{NUMERAL_CHARS}]|点(?=[〇零一二两三四五六七八九]))*"
 _FIGURE = re.compile(
     rf"(百分之|千分之)({_RUN})"  # 百分之七十 -> 70%, 千分之三 -> 3‰
     rf"|({_RUN})分之({_RUN})"  # 三分之二 -> 2/3
     rf"|(?<=第)({_RUN})"  # 第二十一条 -> 第21条
     rf"|({_RUN})(?=(?:{_MEASURES}|{_COUNTS}))"  # 十五日, 五千元, 二十万元, 三个月
 )
-_LONE = set("一两")
-"""Numerals too common in words to be read as a figure alone before a count word (一批, 两个方面)."""
+_LONE = set("一两百千万")
+"""Numerals too common in words to be read as a figure alone but before a unit (一年, 百年; not 一批,
+两个方面, 千家万户)."""
 
 
 def _value(run: str) -> str | None:
@@ -92,8 +93,8 @@ def arabic_numerals(text: str) -> str:
     either script compare: a numeral before a unit or a count word (十五日 -> 15日, 五千元 -> 5000元,
     二十万元 -> 20万元, 三个月 -> 3个月), an ordinal (第二十一条 -> 第21条), a percentage, permille or
     fraction (百分之七十 -> 70%, 千分之三 -> 3‰, 三分之二 -> 2/3). A numeral in a word stays (统一,
-    十四五规划, 一批, 千家万户): a lone 一 or 两 is a figure only before a unit, and a lone 百, 千, 万,
-    〇 never is."""
+    十四五规划, 一批, 千家万户): a lone 一, 两, 百, 千 or 万 is a figure only before a unit, a lone 〇
+    or 亿 never is, and one right after an Arabic figure is its unit (20万元)."""
 
     def arabic(m: re.Match[str]) -> str:
         per, of, below, above, ordinal, run = m.groups()
@@ -104,7 +105,7 @@ def arabic_numerals(text: str) -> str:
             parts = _value(below), _value(above)
             return m.group() if None in parts else f"{parts[1]}/{parts[0]}"
         run = ordinal or run
-        lone = len(run) == 1 and (run in "〇零百千万亿" or (run in _LONE and not ordinal))
+        lone = len(run) == 1 and (run in "〇零亿" or (run in _LONE and not ordinal))
         if lone and not (run in _LONE and re.match(_MEASURES, text[m.end() :])):
             return run
         value = _value(run)

@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 
-from qa.chunking import Chunk, is_closing
+from qa.chunking import PATH_SEP, Chunk, is_closing
 from qa.embedding import Embedder
 from qa.lexical import normalize
 from qa.metadata import KINDS
@@ -129,6 +130,9 @@ class Hit:
     score: float
     chunk: Chunk
     validity: Status | None = None
+    headings: str = ""
+    """The wording of the clauses that head this one in its document (the paragraphs of its parent
+    sections: ``到2025年，…`` above a target), which often says what its figures are of."""
 
     def to_dict(self) -> dict[str, object]:
         """The hit object of the benchmark contract, plus issuer, dates, kind, part, offsets and validity
@@ -481,6 +485,21 @@ class Retriever:
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         chunks = self.index.chunks
         return [
-            Hit(r + 1, float(score), chunks[i], self.validity(chunks[i]))
+            Hit(r + 1, float(score), chunks[i], self.validity(chunks[i]), self.headings(chunks[i]))
             for r, (i, score) in enumerate(zip(rows, scores, strict=True))
         ]
+
+    @cached_property
+    def _clauses(self) -> dict[tuple[str, str, str, str], int]:
+        """The row of each document's first chunk of each clause path."""
+        rows: dict[tuple[str, str, str, str], int] = {}
+        for i, c in enumerate(self.index.chunks):
+            rows.setdefault((c.source_file, c.doc_title, c.part, c.clause_path), i)
+        return rows
+
+    def headings(self, chunk: Chunk) -> str:
+        """The wording of the clauses whose paths lead to ``chunk``'s (see :attr:`Hit.headings`)."""
+        steps = chunk.clause_path.split(PATH_SEP)
+        key = (chunk.source_file, chunk.doc_title, chunk.part)
+        rows = [self._clauses.get((*key, PATH_SEP.join(steps[:n]))) for n in range(1, len(steps))]
+        return "\n".join(self.index.chunks[row].text for row in rows if row is not None)

@@ -180,6 +180,8 @@ def test_numbers_written_in_chinese_count():
     assert states("十五日", "应当在15日内办理登记") and states("15日", "自取得证明之日起十五日内")
     assert states("2/3", "经全体组成人员三分之二以上通过") and states("3‰", "不超过千分之三")
     assert claims("应在十五日内登记[1]", "多少天内登记") == ["15日"]
+    assert states("300万元", "分别给予 300 万元、100 万元奖励")  # 万 after a figure is its unit
+    assert states("100年", "树龄在百年以上") and not states("1000", "千家万户")
 
 
 def test_a_figure_stated_with_another_unit_is_another_figure():
