@@ -9,6 +9,7 @@ asked as it is: several questions in a row are answered well together.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import jieba.posseg
@@ -17,6 +18,14 @@ _CONJUNCTIONS = {"和", "与", "及", "以及", "跟", "同", "、"}
 _EACH = {"分别", "各自"}
 """Words saying that the things joined before them are asked about one by one; ``各`` says it before a
 verb or a figure (``各把``, ``各有多少``), not in ``各地``."""
+_COMPARE = re.compile(
+    r"(?:之间)?(?:有什么|有何|有哪些|存在什么|是否有|有没有)(?:不同|区别|差别|差异)"
+    r"|(?:是否)?(?:一样|相同)吗?|的?(?:不同|区别|差别|差异)(?:在哪里?|是什么|有哪些)"
+    r"(?=\s*[?？。]?\s*$)"
+)
+"""How a question ends that compares the things it joins (``有什么不同``, ``一样吗``)."""
+_DANGLING = re.compile(r"[,，;；]\s*是什么(?=\s*[?？。]?\s*$)")
+"""What a comparison after a comma leaves of each part once it asks 分别是什么 (``…报告，是什么？``)."""
 _COMMAS = {",", "，"}
 _ENDS = {"?", "？", "。", "!", "！"}
 _BOUNDARIES = _COMMAS | _ENDS | {";", "；", ":", "："}
@@ -38,7 +47,18 @@ class Part:
 
 def split_question(question: str) -> list[Part]:
     """``question`` once for each of the things it joins and asks about one by one (``A和B分别是多少``:
-    ``A是多少`` about ``A``, ``B是多少`` about ``B``), else ``question`` alone."""
+    ``A是多少`` about ``A``, ``B是多少`` about ``B``) or compares (``A和B…有什么不同``, ``…一样吗``:
+    asked as ``A…是什么``, ``B…是什么``, each answered from its own passages), else ``question`` alone."""
+    compared = _COMPARE.search(question)
+    parts = _split(_COMPARE.sub("分别是什么", question, count=1))
+    if compared:  # 杭州与台州…多少日内报告，有何区别: what each is asked before the comma
+        parts = [
+            Part(re.sub(r"[,，;；]\s*是什么(?=\s*[?？。]?\s*$)", "", p.question), p.subject) for p in parts
+        ]
+    return parts if len(parts) > 1 else [Part(question)]
+
+
+def _split(question: str) -> list[Part]:
     tokens = [(t.word, t.flag) for t in jieba.posseg.cut(question)]
     words = [w for w, _ in tokens]
     each = _each(tokens)

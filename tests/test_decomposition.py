@@ -60,6 +60,21 @@ from qa.decomposition import Part, split_question
                 ("上海的最低工资是多少?各自从哪天起执行?", "上海"),
             ],
         ),
+        (  # compared: what each is, asked of each
+            "丽水和湖州对养未登记犬的罚款有什么不同？",
+            [("丽水对养未登记犬的罚款是什么？", "丽水"), ("湖州对养未登记犬的罚款是什么？", "湖州")],
+        ),
+        (
+            "嘉兴和宁波的最低工资一样吗？",
+            [("嘉兴的最低工资是什么？", "嘉兴"), ("宁波的最低工资是什么？", "宁波")],
+        ),
+        (  # compared after a comma: the question before it, asked of each
+            "杭州与台州的电梯维保单位变更信息后多少日内要报告，有何区别？",
+            [
+                ("杭州的电梯维保单位变更信息后多少日内要报告？", "杭州"),
+                ("台州的电梯维保单位变更信息后多少日内要报告？", "台州"),
+            ],
+        ),
     ],
 )
 def test_things_asked_about_one_by_one_give_a_question_each(question: str, expected: list[tuple[str, str]]):
@@ -70,8 +85,8 @@ def test_things_asked_about_one_by_one_give_a_question_each(question: str, expec
     "question",
     [
         "嘉兴的最低工资标准是多少?",  # one thing
-        "高新区和开发区有什么区别?",  # joined, but compared, not asked about one by one
         "各地的补贴标准是多少?",  # 各 of 各地
+        "不同类型的企业有什么支持?",  # 不同 that compares nothing
         "企业和高校是什么关系?补贴分别是多少?",  # the joined things are in another sentence
         "浙江省人民政府关于加快促进高新区发展的意见是哪天施行的?",
     ],
