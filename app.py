@@ -32,7 +32,7 @@ from qa.config import Config
 from qa.generation import GenerationError
 from qa.matching import GENERIC, Match, Profile, match_report
 from qa.models import ModelError
-from qa.pipeline import Pipeline, QuestionError, check_question
+from qa.pipeline import Pipeline, QuestionError, Sources, check_question
 from qa.prompting import NOT_FOUND
 from qa.readers import CorpusError, read_document
 from qa.retrieval import Filters, Hit
@@ -358,14 +358,18 @@ class ChatApp:
                 self.pipeline.load_generator()
             note = "正在检索并生成回答…"
             yield transcript_html(turns, (asked, "", note)), turns, gr.skip(), notice_html(note, "info")
-            text = ""
+            text, found = "", []
             for item in self.pipeline.ask_stream(asked, history, filters):
                 if isinstance(item, Answer):
                     turns = [*turns, {"question": asked, "html": turn_html(len(turns), item)}]
                     yield transcript_html(turns), turns, gr.skip(), notice_html(timing_text(item), "info")
                     return
+                if isinstance(item, Sources):
+                    found, note = item.hits, "正在依据以下资料生成回答…"
+                    yield transcript_html(turns, (asked, text, note), found), turns, gr.skip(), ""
+                    continue
                 text += item
-                yield transcript_html(turns, (asked, text, "")), turns, gr.skip(), ""
+                yield transcript_html(turns, (asked, text, ""), found), turns, gr.skip(), ""
         except Exception as exc:
             yield transcript_html(turns), turns, question, notice_html(user_message(exc))
 
@@ -462,13 +466,21 @@ def turn_html(turn: int, answer: Answer) -> str:
     return f'<div class="msg bot">{answer_html(answer.text, anchor)}</div>{warning}{sources}'
 
 
-def transcript_html(turns: list[dict], pending: tuple[str, str, str] | None = None) -> str:
-    """The conversation: each finished turn, then the ``pending`` one (question, text so far, state)."""
+def transcript_html(
+    turns: list[dict], pending: tuple[str, str, str] | None = None, found: list[Hit] | None = None
+) -> str:
+    """The conversation: each finished turn, then the ``pending`` one (question, text so far, state) with
+    the passages ``found`` for it as cards below the answer being written."""
     parts = [f'<div class="msg user">{esc(t["question"])}</div>{t["html"]}' for t in turns]
     if pending:
         question, text, state = pending
         body = esc(text) if text else f'<span class="state">{esc(state)}</span>'
-        parts.append(f'<div class="msg user">{esc(question)}</div><div class="msg bot pending">{body}</div>')
+        cards = "".join(card_html(h, f"[{n}]", f"found-{n}") for n, h in enumerate(found or [], 1))
+        sources = f'<div class="sources found"><div class="sources-head">检索到的资料</div>{cards}</div>'
+        parts.append(
+            f'<div class="msg user">{esc(question)}</div><div class="msg bot pending">{body}</div>'
+            + (sources if cards else "")
+        )
     if not parts:
         return (
             '<div class="chat empty">请输入关于浙江省、嘉兴市政策文件的问题；回答只依据资料，并标出出处。'
@@ -512,6 +524,8 @@ def timing_text(answer: Answer) -> str:
     t = answer.timings
     parts = [f"翻译 {t['translate_s']:.1f} 秒"] if "translate_s" in t else []
     parts.append(f"检索 {t.get('retrieval_s', 0):.2f} 秒")
+    if "sources_s" in t:
+        parts.append(f"资料 {t['sources_s']:.1f} 秒")
     if "first_token_s" in t:
         parts.append(f"首字 {t['first_token_s']:.1f} 秒")
     parts.append(f"共 {t.get('total_s', 0):.1f} 秒")

@@ -169,7 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("question", nargs="?", help="the question, in plain words")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    p.add_argument(
+        "--stream",
+        action="store_true",
+        help="print the passages found as soon as retrieval is done, then the answer as it is generated",
+    )
     _filters(p)
     p.add_argument("--questions", type=Path, help="batch: a question file in the benchmark format (JSONL)")
     p.add_argument("--out", type=Path, help="batch: where to write the answers (JSONL)")
@@ -310,6 +314,16 @@ def _search(args: argparse.Namespace, config: Config) -> int:
     return _interactive(args, respond)
 
 
+def _print_sources(hits: list[Hit]) -> None:
+    """The passages an answer is being written from, a line each, before the answer streams."""
+    print("检索到的资料：")
+    for n, h in enumerate(hits, 1):
+        c = h.chunk
+        number = f"（{c.doc_number}）" if c.doc_number else ""
+        print(f"[{n}] 《{c.part or c.doc_title}》{number} {c.clause_path}")
+    print("\n回答：", flush=True)
+
+
 def _print_answer(answer: Answer, streamed: bool) -> None:
     """The checked answer (after a streamed reply, only when the check changed it: abstention, markers,
     a quote, a validity note), then unsupported statements and the cited sources."""
@@ -329,7 +343,7 @@ def _print_answer(answer: Answer, streamed: bool) -> None:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
-    from qa.pipeline import Pipeline
+    from qa.pipeline import Pipeline, Sources
 
     pipeline = Pipeline(config)
     filters = Filters(args.doc, args.issuer, args.year)
@@ -345,6 +359,14 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
         for item in pipeline.ask_stream(question, filters=filters):
             if isinstance(item, Answer):
                 answer = item
+            elif isinstance(item, Sources):
+                if args.stream and args.json:
+                    print(
+                        json.dumps({"sources": [h.to_dict() for h in item.hits]}, ensure_ascii=False),
+                        flush=True,
+                    )
+                elif args.stream:
+                    _print_sources(item.hits)
             elif args.stream and args.json:
                 print(json.dumps({"delta": item}, ensure_ascii=False), flush=True)
             elif args.stream:

@@ -151,8 +151,9 @@ class Pipeline:
 
     def ask_stream(
         self, question: str, history: list[str] | None = None, filters: Filters | None = None
-    ) -> Iterator[str | Answer]:
-        """Answer a question from the passages: yields the reply piece by piece as the model writes it,
+    ) -> Iterator[Sources | str | Answer]:
+        """Answer a question from the passages: yields the passages found (:class:`Sources`, as soon as
+        retrieval is done, before the model reads them), the reply piece by piece as the model writes it,
         then the checked :class:`Answer` (which may differ: abstention, removed markers). A reply rejected
         for citing passages about something else is asked for once more, with only the passages about the
         question (not streamed; kept when it passes the check). A question asking the same of several
@@ -182,6 +183,8 @@ class Pipeline:
             spent = time.perf_counter() - t - timings.get("translate_s", 0.0)
             timings["retrieval_s"] = timings.get("retrieval_s", 0.0) + spent
             numbers = {n: _number(passages, hit) for n, hit in enumerate(hits, 1)} if several else None
+            yield Sources(list(passages) if several else hits)
+            timings.setdefault("sources_s", time.perf_counter() - start)
             if several:
                 yield ("\n" if i else "") + f"{part.subject}："
             answer = yield from self._answer(
@@ -285,6 +288,14 @@ class Pipeline:
         """
         check_question(profile.text, self.config.max_question_chars)
         return self.matcher.match(profile, k, in_force_only)
+
+
+@dataclass
+class Sources:
+    """The passages an answer is being written from, numbered from 1 as its markers name them (of a
+    split question, those of its parts so far)."""
+
+    hits: list[Hit]
 
 
 def _kept(pieces: Iterable[str], into: list[str]) -> Iterator[str]:

@@ -1,7 +1,7 @@
 """The chat page in headless Chromium (Debian's chromium and chromedriver, driven by selenium) against
-the real app: ask, wait for the streamed answer and its source cards, follow up, locate clauses, open a
-document, match a profile to its policies; injected markup must show as text. Saves the README's
-screenshot to docs/screenshot.png."""
+the real app: ask, see the passages found while the answer streams, wait for the answer and its source
+cards, follow up, locate clauses, open a document, match a profile to its policies; injected markup must
+show as text. Saves the README's screenshot to docs/screenshot.png."""
 
 from __future__ import annotations
 
@@ -90,6 +90,23 @@ def test_chat_answers_with_source_cards_and_shows_markup_as_text(browser: WebDri
     assert questions[-1] == f"那非全日制工作的小时工资呢？{SCRIPT}{IMG}"
     assert not transcript.find_elements(By.CSS_SELECTOR, "script, img")
     assert browser.execute_script("return window.__pwned") is None
+
+
+def test_source_cards_show_before_the_answer_is_finished(browser: WebDriver, app_url: str):
+    _open(browser, app_url)
+    before = _finished_answers(browser)
+    browser.find_element(By.CSS_SELECTOR, "#question textarea").send_keys("嘉兴市最低工资标准现在是多少？")
+    browser.find_element(By.CSS_SELECTOR, "#send").click()
+    found = "#transcript .sources.found .card"
+    cards = WebDriverWait(browser, ANSWER_TIMEOUT_S, poll_frequency=0.1).until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, found)
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#transcript .msg.bot.pending"), (
+        "the answer was already done"
+    )
+    assert WAGE_DOC in [c.find_element(By.CSS_SELECTOR, ".docno").text for c in cards]
+    WebDriverWait(browser, ANSWER_TIMEOUT_S).until(lambda b: _finished_answers(b) > before)
+    assert not browser.find_elements(By.CSS_SELECTOR, found)  # the finished answer shows what it cites
 
 
 def test_empty_question_gets_a_clear_message(browser: WebDriver, app_url: str):

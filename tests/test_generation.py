@@ -24,7 +24,7 @@ from qa.config import ROOT, Config
 from qa.generation import OpenAIGenerator, TransformersGenerator, complete, load_generator, resolve_llm_model
 from qa.language import Language, detect
 from qa.models import QWEN_GGUF, QWEN_SIZE, ModelError, build_qwen_gguf
-from qa.pipeline import Pipeline
+from qa.pipeline import Pipeline, Sources
 from qa.prompting import NOT_FOUND, build_prompt
 from qa.retrieval import Mode
 
@@ -176,7 +176,8 @@ def test_unanswerable_question_abstains(pipeline: Pipeline):
 
 
 def test_a_question_on_several_things_is_answered_for_each(pipeline: Pipeline):
-    *pieces, answer = pipeline.ask_stream("嘉兴市和湖州市的最低工资标准分别是多少?")
+    *items, answer = pipeline.ask_stream("嘉兴市和湖州市的最低工资标准分别是多少?")
+    pieces = [item for item in items if isinstance(item, str)]
     assert not answer.abstained, answer.reply
     jiaxing, huzhou = answer.text.split("\n\n")[0].split("\n")
     assert "嘉兴" in jiaxing and "2260" in jiaxing  # the corpus has Jiaxing's wage notice, not Huzhou's
@@ -185,11 +186,12 @@ def test_a_question_on_several_things_is_answered_for_each(pipeline: Pipeline):
     assert "".join(pieces).startswith("嘉兴市：") and "\n湖州市：" in "".join(pieces)
 
 
-def test_streamed_pieces_make_the_reply(pipeline: Pipeline):
-    items = list(pipeline.ask_stream("嘉兴最低月工资标准是多少?"))
-    *pieces, answer = items
+def test_sources_come_first_then_the_streamed_pieces_make_the_reply(pipeline: Pipeline):
+    sources, *pieces, answer = pipeline.ask_stream("嘉兴最低月工资标准是多少?")
+    assert isinstance(sources, Sources) and sources.hits == answer.passages
     assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
     assert "".join(pieces) == answer.reply
+    assert answer.timings["sources_s"] < answer.timings["first_token_s"]
 
 
 def test_cli_ask_json_and_batch_contract(tmp_path: Path, capsys):
@@ -215,7 +217,8 @@ def test_cli_stream_shows_the_checked_answer_when_the_check_changed_it(pipeline:
     assert main(["ask", question, "--stream"]) == 0
     out = capsys.readouterr().out
     checked = out.index("（校验后的回答）")
-    assert out.index(answer.reply) < checked < out.index(answer.text) < out.index("来源：")
+    assert out.index("检索到的资料：\n[1] ") < out.index(answer.reply) < checked < out.index(answer.text)
+    assert checked < out.index("来源：")
 
 
 def test_missing_model_names_the_fix(tmp_path: Path):
