@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APP_ARGS ?=
 
-.PHONY: run test setup eval lint browser
+.PHONY: run test setup eval answers lint browser
 
 run: setup  ## the web chat on http://127.0.0.1:7860 (APP_ARGS="--host 0.0.0.0 --port 8080" to change)
 	$(BIN)/python app.py $(APP_ARGS)
@@ -36,6 +36,13 @@ eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions
 	$(BIN)/python eval/laws_corpus.py
 	$(BIN)/qa eval --questions eval/laws-tune.jsonl $(LAWS)
 	$(BIN)/qa eval --questions eval/laws.jsonl $(LAWS)
+	$(BIN)/qa eval --questions eval/fresh.jsonl
+	$(BIN)/qa eval --questions eval/fresh-laws.jsonl $(LAWS)
+
+answers: setup  ## the answer benchmark (retrieval too) on every question file; about an hour on 2 cores
+	$(BIN)/python eval/laws_corpus.py
+	for f in dev heldout fresh; do $(BIN)/qa eval --answers --questions eval/$$f.jsonl; done
+	for f in fresh-laws laws-tune laws; do $(BIN)/qa eval --answers --questions eval/$$f.jsonl $(LAWS); done
 
 lint: $(STAMP)
 	$(BIN)/ruff check qa tests app.py && $(BIN)/ruff format --check qa tests app.py

@@ -96,7 +96,9 @@ _ASKS = {
 }
 """How a question asks for each attribute (a yes-or-no question asks for none)."""
 _STATES = {
-    Attribute.DURATION: re.compile(r"\d+个?(?:工作日|日|天|周|月|年|小时|分钟)|当日|当天|即时|立即"),
+    Attribute.DURATION: re.compile(
+        r"(?<![\d.月])(?!(?:19|20)\d\d年)\d+(?:个?工作日|日|天|周|个月|年|小时|分钟)|当日|当天"
+    ),
     Attribute.AMOUNT: re.compile(r"\d+(?:\.\d+)?(?:万|亿)?元"),
     Attribute.RATE: re.compile(r"[%‰]|\d+/\d+|\d+成|\d+倍|百分点"),
     Attribute.DATE: re.compile(r"\d{4}年|\d+月\d+日|之日|\d+个?(?:工作日|日|天|月)"),
@@ -106,7 +108,7 @@ _STATES = {
 _PERIOD = re.compile(r"中期|近期|远期|远景|上半年|下半年|季度|十[一二三四五六七八九]五")
 """The periods a question may ask about besides years: a plan's stages and five-year periods, parts
 of a year."""
-_PLAN_YEARS = {f"十{d}五": 1956 + 5 * i for i, d in enumerate("一二三四五六七八九", 1)}
+_PLAN_YEARS = {f"十{d}五": 2001 + 5 * i for i, d in enumerate("一二三四五六七八九", 1)}
 """The first year of each five-year period (十四五: 2021-2025)."""
 
 
@@ -169,12 +171,14 @@ class Constraints:
 def _dated(hit: Hit, year: str) -> bool:
     """Whether the passage may be of ``year``: its document is of it or its title names it, or the
     nearest of its wording with its clause path and the clauses heading it (:attr:`Hit.headings`) that
-    names years names it, or none does."""
+    names years names it, or none does. A five-year period named counts as its last year, the one its
+    targets are for (十四五: 2025)."""
     c = hit.chunk
     if year == c.date[:4] or year in YEAR.findall(norm(c.doc_title)):
         return True
     for text in (f"{c.clause_path} {c.text}", hit.headings):
         named = set(YEAR.findall(norm(text)))
+        named |= {str(_PLAN_YEARS[p] + 4) for p in _PERIOD.findall(short_plan(text)) if p in _PLAN_YEARS}
         if named:
             return year in named
     return True

@@ -288,6 +288,7 @@ ANSWER_COLUMNS = (
     "false_abstention",
     "abstention_unanswerable",
     "unsupported_rate",
+    "sources_p50_s",
     "first_token_p50_s",
     "first_token_p95_s",
     "total_p50_s",
@@ -310,8 +311,10 @@ def score_answers(rows: list[dict], records: dict[str, dict]) -> dict[str, dict[
     for name, pairs in groups.items():
         answerable = [(r, rec) for r, rec in pairs if r.get("evidence")]
         answered = [rec for _, rec in pairs if not rec.get("abstained")]
-        first = [rec["timings"]["first_token_s"] for _, rec in pairs if "first_token_s" in rec["timings"]]
-        total = [rec["timings"]["total_s"] for _, rec in pairs if "total_s" in rec["timings"]]
+        first, total, sources = (
+            [rec["timings"][key] for _, rec in pairs if key in rec["timings"]]
+            for key in ("first_token_s", "total_s", "sources_s")
+        )
         out[name] = {
             "n": len(pairs),
             "accuracy": share([answer_correct(r, rec) for r, rec in pairs]),
@@ -323,6 +326,7 @@ def score_answers(rows: list[dict], records: dict[str, dict]) -> dict[str, dict[
                 [bool(rec.get("abstained")) for r, rec in pairs if r.get("type") == "unanswerable"]
             ),
             "unsupported_rate": share([bool(rec.get("unsupported")) for rec in answered]),
+            "sources_p50_s": percentile(sources, 50),
             "first_token_p50_s": percentile(first, 50),
             "first_token_p95_s": percentile(first, 95),
             "total_p50_s": percentile(total, 50),

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from qa.answerability import coverage, dated_elsewhere, leveled_elsewhere
+from qa.answerability import Constraints, coverage, dated_elsewhere, leveled_elsewhere
 from qa.answering import Answer, finish, merge
 from qa.config import Config
 from qa.figures import QUOTE_CHARS, claims, norm, number_in
@@ -608,3 +608,34 @@ def test_verification_asks_whether_the_sentences_stating_the_figures_answer_the_
     worded = finish(question, question, "按非全日制工作的最低小时工资标准执行[1]。", wage_hits, given)
     assert not worded.abstained and verification(worded) == []  # no figure to verify
     assert confirms("能") and not confirms("不能。") and not confirms("否")
+
+
+def test_a_question_on_a_year_period_or_place_the_passage_does_not_state_abstains(pipeline: Pipeline):
+    # the outline's 十四五 targets (2025): 常住人口城镇化率达到75%左右, under 主要目标 of the 十四五 period
+    hits = pipeline.retriever.search("浙江十四五规划纲要 常住人口城镇化率 达到多少", k=3)
+    texts = [h.chunk.text for h in hits]
+    n = next(i for i, t in enumerate(texts, 1) if "城镇化率达到75%左右" in t)
+    reply = f"常住人口城镇化率达到75%左右[{n}]。"
+
+    def abstains(question: str) -> bool:
+        return finish(question, question, reply, hits, texts).abstained
+
+    assert not abstains("到2025年浙江常住人口城镇化率要达到多少?")
+    assert not abstains("浙江“十四五”时期常住人口城镇化率要达到多少?")
+    assert abstains("到2023年浙江常住人口城镇化率要达到多少?")  # a year the plan sets no target for
+    assert abstains("浙江“十四五”中期常住人口城镇化率要达到多少?")  # a period it does not have
+    assert abstains("到2025年宁波常住人口城镇化率要达到多少?")  # a city it does not cover
+
+
+def test_a_question_asking_for_an_attribute_no_cited_passage_states_abstains(pipeline: Pipeline):
+    # the wage notice states amounts and its date of effect, no time limit for paying
+    hits = pipeline.retriever.search("嘉兴市最低工资标准", k=3)
+    texts = [h.chunk.text for h in hits]
+    n = next(i for i, t in enumerate(texts, 1) if "2260" in t)
+    reply = f"最低月工资标准为2260元[{n}]。"
+    assert not finish("嘉兴最低月工资标准是多少钱?", "q", reply, hits, texts).abstained
+    assert finish("嘉兴的工资最迟要在发薪日后几天内付清?", "q", reply, hits, texts).abstained
+    assert Constraints.of("《浙江省实施〈中华人民共和国献血法〉办法》自哪天起施行？").documents == (
+        "浙江省实施中华人民共和国献血法办法",
+    )
+    assert Constraints.of("浙政发〔2021〕16号的实施意见从哪天施行?").documents == ("浙政发202116",)
