@@ -19,6 +19,7 @@ from qa.store import StoreKind, store_location, update_store
 from qa.tagging import Kind
 
 if TYPE_CHECKING:
+    from qa.evaluation import RunResult
     from qa.pipeline import Pipeline
 
 EXIT_USAGE = 2
@@ -439,19 +440,15 @@ def _eval_profiles(args: argparse.Namespace, config: Config) -> int:
         ]
     )
     print(text)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"profiles-{Path(args.profiles).stem}"
     report = {"profiles": str(args.profiles), "n": len(rows), "applicable": gold, "results": results}
-    (args.out_dir / f"{stem}.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    (args.out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
-    for name, run in runs.items():
-        slug = "match" if name.startswith("profile") else "search"
-        with open(args.out_dir / f"{stem}.{slug}.run.jsonl", "w", encoding="utf-8") as fh:
-            for pid, hits in run.hits.items():
-                fh.write(json.dumps({"id": pid, "hits": hits}, ensure_ascii=False) + "\n")
-    print(f"\nwrote {args.out_dir / (stem + '.md')} and .json", file=sys.stderr)
+    records = {
+        "match" if name.startswith("profile") else "search": [
+            {"id": i, "hits": h} for i, h in run.hits.items()
+        ]
+        for name, run in runs.items()
+    }
+    ev.write_results(args.out_dir, stem, report, text, records, _document(args))
     return 0
 
 
@@ -520,18 +517,9 @@ def _eval(args: argparse.Namespace, config: Config) -> int:
         parts += ["Across languages (hybrid):", ev.table(report["cross_language"])]
     text = "\n\n".join(parts)
     print(text)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"retrieval-{Path(args.questions).stem}"
-    (args.out_dir / f"{stem}.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    (args.out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
-    for name, run in runs.items():
-        slug = name.split(" (")[0].replace(" ", "-")
-        with open(args.out_dir / f"{stem}.{slug}.run.jsonl", "w", encoding="utf-8") as fh:
-            for qid, hits in run.hits.items():
-                fh.write(json.dumps({"id": qid, "hits": hits}, ensure_ascii=False) + "\n")
-    print(f"\nwrote {args.out_dir / (stem + '.md')} and .json", file=sys.stderr)
+    records = {name.split(" (")[0].replace(" ", "-"): _hits(run) for name, run in runs.items()}
+    ev.write_results(args.out_dir, stem, report, text, records, _document(args))
     if args.answers:
         _eval_answers(args, config, pipeline, rows)
     return 0
@@ -563,13 +551,20 @@ def _eval_answers(args: argparse.Namespace, config: Config, pipeline: Pipeline, 
     print("\n" + text)
     stem = f"answers-{Path(args.questions).stem}"
     report = {"questions": str(args.questions), "setting": setting, "model_load_s": load_s, "results": scores}
-    (args.out_dir / f"{stem}.json").write_text(
-        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    (args.out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
-    with open(args.out_dir / f"{stem}.run.jsonl", "w", encoding="utf-8") as fh:
-        for qid, record in records.items():
-            fh.write(json.dumps({"id": qid, **record}, ensure_ascii=False) + "\n")
+    runs = {"this-system": [{"id": qid, **record} for qid, record in records.items()]}
+    ev.write_results(args.out_dir, stem, report, text, runs, _document(args))
+
+
+def _hits(run: RunResult) -> list[dict]:
+    """The records of a retrieval run: each question's (or profile's) id and hits."""
+    return [{"id": qid, "hits": hits} for qid, hits in run.hits.items()]
+
+
+def _document(args: argparse.Namespace) -> Path | None:
+    """The benchmark document that ``qa eval`` updates: only when results go to their default place."""
+    from qa import evaluation as ev
+
+    return ev.BENCHMARKS if args.out_dir.resolve() == (ROOT / "eval" / "results").resolve() else None
 
 
 def _setup(config: Config) -> int:

@@ -4,9 +4,13 @@ time and search latency."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import platform
 import re
 import statistics
+import sys
 import time
 import unicodedata
 from collections import defaultdict
@@ -416,3 +420,54 @@ def run_profile_search(rows: list[dict], retriever: Retriever, k: int = 10) -> R
     return RunResult(
         "search", {row["id"]: [h.to_dict() for h in retriever.search(row["profile"], k=k)] for row in rows}
     )
+
+
+# --- writing results --------------------------------------------------------------------------------
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+"""The benchmark document; ``qa eval`` rewrites the block of each result it writes to the default place."""
+
+
+def machine() -> str:
+    """The machine a benchmark ran on: CPU model and cores, as ``/proc/cpuinfo`` names them."""
+    model = ""
+    with contextlib.suppress(OSError):
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+        model = found.group(1).strip() if found else ""
+    return f"{model or platform.machine()}, {os.cpu_count()} cores"
+
+
+def write_results(
+    out_dir: Path, stem: str, report: dict, text: str, runs: dict[str, list[dict]], document: Path | None
+) -> None:
+    """Write a benchmark's results: ``<stem>.json`` (``report``), ``<stem>.md`` (``text``), one
+    ``<stem>.<run>.run.jsonl`` per run (its records), and, with ``document``, the block of ``stem`` in it
+    (replaced, or added at its end) with the date and machine.
+
+    Args:
+        out_dir: where the result files go.
+        stem: their common name (``retrieval-dev``, ``answers-fresh``).
+        report: the figures, as JSON.
+        text: the tables, as Markdown.
+        runs: the records of each run (a question's hits or answer), by the run's file name part.
+        document: the benchmark document to update (``docs/benchmarks.md``), or None.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / f"{stem}.md").write_text(text + "\n", encoding="utf-8")
+    for name, records in runs.items():
+        with open(out_dir / f"{stem}.{name}.run.jsonl", "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    print(f"\nwrote {out_dir / stem}.md, .json and the runs", file=sys.stderr)
+    if document is None:
+        return
+    opening, closing = f"<!-- qa eval: {stem} -->", f"<!-- /qa eval: {stem} -->"
+    block = f"{opening}\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n{text}\n{closing}"
+    old = document.read_text(encoding="utf-8") if document.exists() else "# Benchmarks\n"
+    start, end = old.find(opening), old.find(closing)
+    new = (
+        old[:start] + block + old[end + len(closing) :]
+        if 0 <= start < end
+        else old.rstrip("\n") + f"\n\n### `{stem}` (written by `qa eval`)\n\n{block}\n"
+    )
+    document.write_text(new, encoding="utf-8")
