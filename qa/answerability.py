@@ -169,14 +169,14 @@ class Constraints:
 
 
 def _dated(hit: Hit, year: str) -> bool:
-    """Whether the passage may be of ``year``: its document is of it or its title names it, or the
-    nearest of its wording with its clause path and the clauses heading it (:attr:`Hit.headings`) that
-    names years names it, or none does. A five-year period named counts as its last year, the one its
-    targets are for (十四五: 2025)."""
+    """Whether the passage may be of ``year``: its document was issued in it, or the nearest of its
+    wording with its clause path, the clauses heading it (:attr:`Hit.headings`) and its document's title
+    that names years names it, or none does. A five-year period named counts as its last year, the one
+    its targets are for (十四五: 2025)."""
     c = hit.chunk
-    if year == c.date[:4] or year in YEAR.findall(norm(c.doc_title)):
+    if year == c.date[:4]:
         return True
-    for text in (f"{c.clause_path} {c.text}", hit.headings):
+    for text in (f"{c.clause_path} {c.text}", hit.headings, c.doc_title):
         named = set(YEAR.findall(norm(text)))
         named |= {str(_PLAN_YEARS[p] + 4) for p in _PERIOD.findall(short_plan(text)) if p in _PLAN_YEARS}
         if named:
@@ -275,6 +275,16 @@ def in_scope(question: str, hit: Hit) -> bool:
     return not (about_province and _LOCAL.search(hit.chunk.issuer))
 
 
+def wanted(question: str, query: str) -> list[Constraints]:
+    """The constraints of each sentence of ``question`` (a question may ask two things, each of its own
+    year), each completed from the conversation before it (what ``query`` holds besides ``question``)."""
+    before = (
+        Constraints.of(query.removesuffix(question)) if query.endswith(question) else Constraints.of(query)
+    )
+    asked = [part for part in re.split(r"(?<=[?？])", question) if part.strip()] or [question]
+    return [Constraints.of(part).filled(before) for part in asked]
+
+
 def fits(
     question: str,
     query: str,
@@ -285,7 +295,7 @@ def fits(
 ) -> bool:
     """Whether the passage fits the place ``question`` asks about (:func:`in_scope`), holds at least
     ``least`` of its content words (:func:`coverage`) and, if ``constrained``, states what it constrains
-    (see :class:`Constraints`; a follow-up's from ``query``, which carries the conversation)."""
+    (see :func:`wanted`; a follow-up's from ``query``, which carries the conversation)."""
     if not (in_scope(question, hit) and coverage(question, hit, vocabulary) >= least):
         return False
-    return not constrained or not Constraints.of(question).filled(Constraints.of(query)).unmet([hit])
+    return not constrained or any(not c.unmet([hit]) for c in wanted(question, query))

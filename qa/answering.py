@@ -14,11 +14,11 @@ from dataclasses import dataclass, field, replace
 from qa.answerability import (
     PLACES,
     WHERE_COVERAGE,
-    Constraints,
     coverage,
     dated_elsewhere,
     fits,
     leveled_elsewhere,
+    wanted,
 )
 from qa.chunking import PATH_SEP, Chunk, item_range
 from qa.figures import (
@@ -140,17 +140,17 @@ def finish(
     marker it wrote names a passage that was not given (see :func:`check_reply` for one stating figures);
     when it states figures of which none is in any passage, or names a place (温州, 宁波) that no passage
     names, or when every passage it cites states its figures of another year or level than the one asked
-    (see :func:`dated_elsewhere`, :func:`leveled_elsewhere`): not grounded in what was retrieved; or when a
-    constraint of the question (its places, years, periods, named documents, the attribute it asks for:
-    see :class:`Constraints`; for a follow-up, of ``query``, which carries the conversation) is stated by
-    none of the passages it cites, or none of them holds :data:`MIN_COVERAGE` of its content words (those
-    in ``vocabulary``, the words the documents use) and fits its place (a city's document does not answer
-    about the province): otherwise it answered about something else. The cited passages
-    are those after the check (a statement moves to the passage stating its figures, or holding clearly
-    more of its wording). For a question in another language, ``query`` (its Chinese translation) stands
-    for the question in these checks, and the answer's own words are in that language. An answer
-    abstaining only because its passages are about something else lists in ``refocus`` the given passages
-    that are about the question, to ask again with.
+    (see :func:`dated_elsewhere`, :func:`leveled_elsewhere`): not grounded in what was retrieved; or when
+    each sentence of the question has a constraint (its places, years, periods, named documents, the
+    attribute it asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
+    conversation) that none of the passages it cites states, or none of them holds :data:`MIN_COVERAGE`
+    of its content words (those in ``vocabulary``, the words the documents use) and fits its place (a
+    city's document does not answer about the province): otherwise it answered about something else. The
+    cited passages are those after the check (a statement moves to the passage stating its figures, or
+    holding clearly more of its wording). For a question in another language, ``query`` (its Chinese
+    translation) stands for the question in these checks, and the answer's own words are in that
+    language. An answer abstaining only because its passages are about something else lists in
+    ``refocus`` the given passages that are about the question, to ask again with.
     """
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
@@ -175,11 +175,8 @@ def finish(
     places = set(PLACES.findall(check.text)) - set(PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)
     cited = [hits[n - 1] for n in check.cited]
-    wanted = Constraints.of(asked).filled(Constraints.of(query))
-    on_topic = not cited or (
-        not wanted.unmet(cited)
-        and any(fits(asked, query, hit, vocabulary, constrained=False) for hit in cited)
-    )
+    about = any(fits(asked, query, hit, vocabulary, constrained=False) for hit in cited)
+    on_topic = not cited or (about and any(not c.unmet(cited) for c in wanted(asked, query)))
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
     declined = declines(check.text, asked)
     abstained = not hits or not check.text or declined or not grounded or not on_topic or invented

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from qa.figures import MARKER, bigrams, claims, markers, norm, number_in, sentences, unmarked
+from qa.parsing import DOC_NUMBER_ANYWHERE
 from qa.prompting import INSTRUCTION
 
 _DECLINES = re.compile(
@@ -39,6 +40,8 @@ _LISTING = re.compile(r"\n\s*(?:(?:依据|参考)的?资料|资料(?:来源|依�
 """The model's own list of the passages it used, after its answer: only its markers are kept."""
 
 
+_DOC_MARKER = re.compile(rf"[\[【]\s*({DOC_NUMBER_ANYWHERE.pattern})\s*[\]】]")
+"""A marker naming a document by its 发文字号 instead of a passage number."""
 STOP = ("\n问题：", "\n问题:", "\nQuestion:")
 """Where a reply ends: the small model, done answering, sometimes writes a question of its own and
 answers it again, over and over."""
@@ -119,6 +122,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         return f"[{', '.join(valid)}]" if valid else ""
 
     reply = min((reply[: reply.find(s)] for s in STOP if s in reply), key=len, default=reply)
+    reply = _named_markers(reply, passages)
     reply = _LEAD_MARKER.sub(r"\2\1", reply, count=1)
     reply = _LISTING.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group()))), reply)
     text = MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
@@ -154,6 +158,18 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     text = _STRAY_COMMA.sub(r"\1", "".join([*pieces, text[last:]]))
     cited = list(dict.fromkeys(markers(text))) or fallback
     return Check(text, cited, invalid, unsupported, list(dict.fromkeys(vouched)))
+
+
+def _named_markers(reply: str, passages: list[str]) -> str:
+    """``reply`` with each marker that names a document by its 发文字号 (``[嘉政发〔2024〕8号]``) written as
+    the numbers of the given passages of that document (``[2]``), or removed when none is."""
+
+    def numbered(m: re.Match[str]) -> str:
+        wanted = norm(m.group(1))
+        found = [str(n) for n, p in enumerate(passages, 1) if wanted in norm(p.split("\n", 1)[0])]
+        return f"[{', '.join(found)}]" if found else ""
+
+    return _DOC_MARKER.sub(numbered, reply)
 
 
 def _statements(text: str) -> list[tuple[int, int]]:

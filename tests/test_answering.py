@@ -639,3 +639,12 @@ def test_a_question_asking_for_an_attribute_no_cited_passage_states_abstains(pip
         "浙江省实施中华人民共和国献血法办法",
     )
     assert Constraints.of("浙政发〔2021〕16号的实施意见从哪天施行?").documents == ("浙政发202116",)
+
+
+def test_a_marker_naming_a_document_by_its_number_cites_its_passages(wage_hits: list[Hit]):
+    texts = [f"{label(h)} {h.chunk.clause_path}\n{h.chunk.text}" for h in wage_hits]
+    n = next(i for i, h in enumerate(wage_hits, 1) if "2260" in h.chunk.text)
+    number = wage_hits[n - 1].chunk.doc_number
+    check = check_reply(f"最低月工资标准为2260元。[{number}]", texts, "嘉兴最低工资是多少?")
+    assert check.cited == [n] and check.unsupported == [] and number not in check.text
+    assert check_reply("为2260元。[浙政发〔2099〕1号]", texts, "嘉兴最低工资是多少?").invalid_markers == []
