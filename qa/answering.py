@@ -15,7 +15,6 @@ from qa.answerability import (
     PLACES,
     WHERE_COVERAGE,
     coverage,
-    dated_elsewhere,
     fits,
     leveled_elsewhere,
     wanted,
@@ -34,6 +33,7 @@ from qa.figures import (
     split_figure,
     stating_spans,
     unit_at,
+    unmarked,
     window,
 )
 from qa.language import Language
@@ -137,20 +137,21 @@ def finish(
     """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
 
     Abstains when nothing was retrieved; when the model says the passages do not answer; when every
-    marker it wrote names a passage that was not given (see :func:`check_reply` for one stating figures);
-    when it states figures of which none is in any passage, or names a place (温州, 宁波) that no passage
-    names, or when every passage it cites states its figures of another year or level than the one asked
-    (see :func:`dated_elsewhere`, :func:`leveled_elsewhere`): not grounded in what was retrieved; or when
-    each sentence of the question has a constraint (its places, years, periods, named documents, the
-    attribute it asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
-    conversation) that none of the passages it cites states, or none of them holds :data:`MIN_COVERAGE`
-    of its content words (those in ``vocabulary``, the words the documents use) and fits its place (a
-    city's document does not answer about the province): otherwise it answered about something else. The
-    cited passages are those after the check (a statement moves to the passage stating its figures, or
-    holding clearly more of its wording). For a question in another language, ``query`` (its Chinese
-    translation) stands for the question in these checks, and the answer's own words are in that
-    language. An answer abstaining only because its passages are about something else lists in
-    ``refocus`` the given passages that are about the question, to ask again with.
+    marker it wrote names a passage that was not given (see :func:`check_reply` for one stating
+    figures); when it states figures of which none is in any passage, or names a place (温州, 宁波) that
+    no passage names, or when every passage it cites states its figures of another level than the one
+    asked (see :func:`leveled_elsewhere`): not grounded in what was retrieved; or when each sentence
+    of the question has a constraint (its places, years, periods, named documents, the attribute it
+    asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
+    conversation) that none of the passages it cites states (the attribute asked, the reply neither),
+    or none of them holds :data:`MIN_COVERAGE` of its content words (those in ``vocabulary``, the
+    words the documents use) and fits its place (a city's document does not answer about the
+    province): otherwise it answered about something else. The cited passages are those after the
+    check (a statement moves to the passage stating its figures, or holding clearly more of its
+    wording). For a question in another language, ``query`` (its Chinese translation) stands for the
+    question in these checks, and the answer's own words are in that language. An answer abstaining
+    only because its passages are about something else lists in ``refocus`` the given passages that
+    are about the question, to ask again with.
     """
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
@@ -166,17 +167,14 @@ def finish(
         check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
-        check.cited
-        and all(
-            dated_elsewhere(asked, figures, given[n - 1]) or leveled_elsewhere(asked, figures, given[n - 1])
-            for n in check.cited
-        )
+        check.cited and all(leveled_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
     )
     places = set(PLACES.findall(check.text)) - set(PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)
     cited = [hits[n - 1] for n in check.cited]
     about = any(fits(asked, query, hit, vocabulary, constrained=False) for hit in cited)
-    on_topic = not cited or (about and any(not c.unmet(cited) for c in wanted(asked, query)))
+    said = unmarked(check.text)
+    on_topic = not cited or (about and any(not c.unmet(cited, said) for c in wanted(asked, query)))
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
     declined = declines(check.text, asked)
     abstained = not hits or not check.text or declined or not grounded or not on_topic or invented
