@@ -428,13 +428,22 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 """The benchmark document; ``qa eval`` rewrites the block of each result it writes to the default place."""
 
 
+NEW_BLOCKS = "<!-- qa eval: new results above -->"
+"""Where in the benchmark document the block of a result written for the first time goes."""
+
+
 def machine() -> str:
-    """The machine a benchmark ran on: CPU model and cores, as ``/proc/cpuinfo`` names them."""
-    model = ""
+    """The machine a benchmark ran on: CPU model, its widest vector instructions and cores, as
+    ``/proc/cpuinfo`` names them."""
+    info = ""
     with contextlib.suppress(OSError):
-        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-        model = found.group(1).strip() if found else ""
-    return f"{model or platform.machine()}, {os.cpu_count()} cores"
+        info = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.+)$", info, re.MULTILINE)
+    listed = re.search(r"^flags\s*:(.*)$", info, re.MULTILINE)
+    flags = set(listed.group(1).split()) if listed else set()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else ""
+    parts = [model.group(1).strip() if model else platform.machine(), vector, f"{os.cpu_count()} cores"]
+    return ", ".join(p for p in parts if p)
 
 
 def write_results(
@@ -465,9 +474,9 @@ def write_results(
     block = f"{opening}\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n{text}\n{closing}"
     old = document.read_text(encoding="utf-8") if document.exists() else "# Benchmarks\n"
     start, end = old.find(opening), old.find(closing)
-    new = (
-        old[:start] + block + old[end + len(closing) :]
-        if 0 <= start < end
-        else old.rstrip("\n") + f"\n\n### `{stem}` (written by `qa eval`)\n\n{block}\n"
-    )
-    document.write_text(new, encoding="utf-8")
+    if 0 <= start < end:
+        new = old[:start] + block + old[end + len(closing) :]
+    else:  # a new block goes before the place marked for them, else at the end
+        at = old.find(NEW_BLOCKS) if NEW_BLOCKS in old else len(old.rstrip("\n"))
+        new = old[:at].rstrip("\n") + f"\n\n### `{stem}`\n\n{block}\n\n" + old[at:].lstrip("\n")
+    document.write_text(new.rstrip("\n") + "\n", encoding="utf-8")

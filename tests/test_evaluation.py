@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.evaluation import answer_correct, write_results
+from qa.evaluation import NEW_BLOCKS, answer_correct, write_results
 
 
 def test_figures_in_chinese_numerals_score_as_the_numbers_they_write():
@@ -23,12 +23,15 @@ def test_figures_in_chinese_numerals_score_as_the_numbers_they_write():
 
 def test_results_rewrite_their_own_block_of_the_benchmark_document(tmp_path: Path):
     document = tmp_path / "benchmarks.md"
-    document.write_text("# Benchmarks\n\nwritten by hand\n", encoding="utf-8")
+    document.write_text(f"# Benchmarks\n\nwritten by hand\n\n{NEW_BLOCKS}\n\n## Older\n", encoding="utf-8")
     write_results(tmp_path / "out", "answers-x", {"a": 1}, "| first |", {"run": [{"id": "q1"}]}, document)
     write_results(tmp_path / "out", "answers-y", {"a": 2}, "| other |", {}, document)
     write_results(tmp_path / "out", "answers-x", {"a": 3}, "| second |", {}, document)
     text = document.read_text(encoding="utf-8")
-    assert text.startswith("# Benchmarks\n\nwritten by hand\n")
+    assert text.startswith("# Benchmarks\n\nwritten by hand\n") and text.endswith(
+        f"{NEW_BLOCKS}\n\n## Older\n"
+    )
+    assert text.index("answers-x") < text.index("answers-y")
     assert "| second |" in text and "| first |" not in text and "| other |" in text
     assert text.count("<!-- qa eval: answers-x -->") == 1 and "Measured " in text and " cores" in text
     assert (tmp_path / "out" / "answers-x.run.run.jsonl").read_text() == '{"id": "q1"}\n'
