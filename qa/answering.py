@@ -176,7 +176,7 @@ def finish(
     said = unmarked(check.text)
     on_topic = not cited or (about and any(not c.unmet(cited, said) for c in wanted(asked, query)))
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
-    declined = declines(check.text, asked)
+    declined = declines(check.text, asked, given)
     abstained = not hits or not check.text or declined or not grounded or not on_topic or invented
     stating = _stating_asked(asked, given) if where else []
     if stating and (abstained or not set(check.cited) & set(stating)):

@@ -39,11 +39,16 @@ QUOTE_CHARS = 160
 """The longest quote an answer carries; a longer sentence is cut to the part around its figure."""
 
 
+_DAYS = re.compile(r"(?<=\d)天")
+"""天 after a figure: the same unit as 日."""
+
+
 def norm(text: str) -> str:
-    """NFKC with white space and thousands separators removed and figures in Arabic numerals (十五日 ->
-    15日, see :func:`arabic_numerals`), for comparing wording and figures."""
+    """NFKC with white space and thousands separators removed, figures in Arabic numerals (十五日 ->
+    15日, see :func:`arabic_numerals`) and days counted in 日 (30天 -> 30日), for comparing wording and
+    figures."""
     text = re.sub(r"(?<=\d),(?=\d{3})|\s+", "", unicodedata.normalize("NFKC", text))
-    return arabic_numerals(text)
+    return _DAYS.sub("日", arabic_numerals(text))
 
 
 def bigrams(text: str) -> set[str]:

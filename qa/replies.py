@@ -21,6 +21,8 @@ _DECLINES = re.compile(
 )
 
 
+QUOTED = 4
+"""Characters before or after a decline phrase that, found with it in a passage, make it a quotation."""
 _NONE = re.compile(r"[:：]\s*(?:无|没有)\s*(?:[\[【。，,；;]|$)")
 
 
@@ -199,8 +201,18 @@ def _best_source(text: str, normalised: list[str], question: str) -> int:
     return scores.index(max(scores)) + 1
 
 
-def declines(reply: str, question: str = "") -> bool:
+def declines(reply: str, question: str = "", passages: list[str] | None = None) -> bool:
     """Whether the model's reply says that the passages do not answer, or, to a question that is not a
-    yes-or-no one, that there is none (``登月计划：无[1]``)."""
+    yes-or-no one, that there is none (``登月计划：无[1]``). Words quoted from the ``passages``
+    (``无法确定权利人的`` of a rule) say nothing of the kind."""
     head = reply[:80]
-    return bool(_DECLINES.search(head) or (_NONE.search(head) and not YES_NO.search(question)))
+    texts = [norm(p) for p in passages or []]
+
+    def said(m: re.Match[str]) -> bool:  # the words before and after the match are the reply's own
+        before, after = head[max(0, m.start() - QUOTED) : m.end()], head[m.start() : m.end() + QUOTED]
+        quoted = [norm(words) for words in (before, after) if len(words) > m.end() - m.start()]
+        return not any(words in text for words in quoted for text in texts)
+
+    return any(said(m) for m in _DECLINES.finditer(head)) or bool(
+        _NONE.search(head) and not YES_NO.search(question)
+    )

@@ -14,7 +14,7 @@ from qa.figures import QUOTE_CHARS, claims, norm, number_in
 from qa.language import Language, detect
 from qa.pipeline import Pipeline, contextual_query
 from qa.prompting import INSTRUCTION_OTHER, NOT_FOUND, build_prompt, excerpt, label
-from qa.replies import check_reply, renumbered
+from qa.replies import check_reply, declines, renumbered
 from qa.retrieval import Hit
 from qa.validity import repeals, validity_of
 from qa.verification import confirms, verification
@@ -182,6 +182,7 @@ def test_numbers_written_in_chinese_count():
     assert claims("应在十五日内登记[1]", "多少天内登记") == ["15日"]
     assert states("300万元", "分别给予 300 万元、100 万元奖励")  # 万 after a figure is its unit
     assert states("100年", "树龄在百年以上") and not states("1000", "千家万户")
+    assert states("30天", "自签订之日起三十日内备案") and states("15日", "15天内")  # 天 and 日 are one unit
 
 
 def test_a_figure_stated_with_another_unit_is_another_figure():
@@ -208,6 +209,10 @@ def test_abstention_when_the_model_declines_or_states_figures_nowhere_in_the_pas
     none = finish("嘉兴的登月计划有哪些?", "q", "登月计划：无[1]", wage_hits, texts)
     assert none.abstained and none.text.startswith(NOT_FOUND)  # "none" is the model declining
     assert not finish("嘉兴最低工资有没有下调?", "q", "下调：没有[1]。", wage_hits, texts).abstained
+    # words of a passage that sound like declining (无法确定权利人) are a quotation, not the model declining
+    rule = "公告满一年无人主张权利或者无法确定权利人的，由人民政府代为管理。"
+    assert declines("无法确定，资料没有说。", "多久?", [rule])
+    assert not declines("公告满一年，无法确定权利人的由政府代管[1]。", "多久?", [rule])
     invented = finish("嘉兴出租车起步价?", "q", "起步价为13元[1]。", wage_hits, texts)
     assert invented.abstained
     elsewhere = finish("杭州的最低工资是多少?", "q", "最低月工资标准为2260元[1]。", wage_hits, texts)

@@ -222,3 +222,25 @@ def test_a_question_about_a_sanction_gets_the_penalty_article_and_others_the_rul
     assert top("在杭州擅自增加房屋使用荷载会被怎么处罚？") == "第八章 法律责任 > 第四十九条"
     assert top("杭州住宅装修中违法拆改承重结构，会被处多少罚款？") == "第八章 法律责任 > 第四十九条"
     assert top("杭州房屋装修中禁止哪些行为？") == "第三章 房屋装修安全管理 > 第十七条"
+
+
+@pytest.mark.slow
+def test_a_two_city_comparison_states_each_side_from_its_own_document(tmp_path: Path):
+    """宁波's elevator regulation takes effect on 2021-01-01, 温州's on 2018-05-01: a question comparing
+    them is answered for each city, each date cited to that city's regulation."""
+    from qa.config import Config
+    from qa.pipeline import Pipeline
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ELEVATORS[:2]:
+        shutil.copy(ZJ / name, corpus / name)
+    pipeline = Pipeline(Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index"), progress=False)
+    answer = pipeline.ask("宁波和温州的电梯安全条例施行日期有什么不同？")
+    assert not answer.abstained, answer.reply
+    lines = answer.text.split("\n\n")[0].split("\n")
+    for city, date in (("宁波", "2021年1月1日"), ("温州", "2018年5月1日")):
+        line = next(line for line in lines if line.startswith(city))
+        assert date in line, answer.text
+        cited = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
+        assert cited and all(answer.passages[n - 1].chunk.doc_title == f"{city}市电梯安全条例" for n in cited)
