@@ -10,6 +10,7 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import time
 import unicodedata
@@ -446,6 +447,21 @@ def machine() -> str:
     return ", ".join(p for p in parts if p)
 
 
+def _commit() -> str:
+    """`` at commit abc1234`` (``+`` when the package has uncommitted changes), or nothing outside git."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", *args], cwd=BENCHMARKS.parent.parent, capture_output=True, text=True)
+
+    try:
+        head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "qa")
+    except OSError:
+        return ""
+    if head.returncode:
+        return ""
+    return f" at commit {head.stdout.strip()}" + ("+" if dirty.stdout.strip() else "")
+
+
 def write_results(
     out_dir: Path, stem: str, report: dict, text: str, runs: dict[str, list[dict]], document: Path | None
 ) -> None:
@@ -471,7 +487,7 @@ def write_results(
     if document is None:
         return
     opening, closing = f"<!-- qa eval: {stem} -->", f"<!-- /qa eval: {stem} -->"
-    block = f"{opening}\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n{text}\n{closing}"
+    block = f"{opening}\nMeasured {time.strftime('%Y-%m-%d')}{_commit()} on {machine()}.\n\n{text}\n{closing}"
     old = document.read_text(encoding="utf-8") if document.exists() else "# Benchmarks\n"
     start, end = old.find(opening), old.find(closing)
     if 0 <= start < end:
