@@ -106,6 +106,15 @@ _STATES = {
     Attribute.BODY: re.compile(r"部门|机关|[厅局委办]|委员会|政府|机构|中心|单位|法院|检察院|协会|组织"),
 }
 """How a passage (in :func:`norm`'s form, figures in Arabic numerals) states each attribute."""
+_SAYS = {
+    Attribute.DURATION: re.compile(r"\d|当日|当天"),
+    Attribute.AMOUNT: re.compile(r"\d"),
+    Attribute.RATE: re.compile(r"\d"),
+    Attribute.DATE: re.compile(r"\d|之日"),
+    Attribute.BODY: _STATES[Attribute.BODY],
+}
+"""How a reply states each attribute: a figure (a bare 52.78 from a table's 比例(%) column is a rate),
+or for a body, a body."""
 _PERIOD = re.compile(r"中期|近期|远期|远景|上半年|下半年|季度|十[一二三四五六七八九]五")
 """The periods a question may ask about besides years: a plan's stages and five-year periods, parts
 of a year."""
@@ -166,10 +175,8 @@ class Constraints:
         missing += [p for p in self.periods if not any(_in_period(h, p) for h in hits)]
         missing += [d for d in self.documents if not any(d in _document_names(h) for h in hits)]
         if self.attribute:
-            states = _STATES[self.attribute].search
-            if not any(states(norm(h.chunk.text)) for h in hits) or (
-                reply is not None and not states(norm(reply))
-            ):
+            unsaid = reply is not None and not _SAYS[self.attribute].search(norm(reply))
+            if unsaid or not any(_STATES[self.attribute].search(norm(h.chunk.text)) for h in hits):
                 missing.append(self.attribute.value)
         return missing
 
