@@ -1,6 +1,7 @@
-"""Answerability: whether a passage answers what the question constrains (its places and quoted terms,
-the province or a city, its content words, and the year or level of government it asks about), decided
-from the question against the evidence, whatever the model wrote."""
+"""Answerability: whether the passages an answer cites state what the question constrains (its places,
+quoted terms, years, periods, the documents it names, the attribute it asks for), hold enough of its
+content words and fit the place it asks about; decided from the question against the evidence, the
+model's reply one input."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import jieba.posseg
 
 from qa.figures import norm, number_in, sentences
 from qa.lexical import normalize, tokenize
-from qa.parsing import DOC_NUMBER_ANYWHERE
+from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.replies import YES_NO
 from qa.retrieval import Hit, short_plan
 from qa.tagging import CITIES, COUNTIES, PROVINCES
@@ -143,7 +144,7 @@ class Constraints:
         asks = (
             None if YES_NO.search(question) else next((a for a, p in _ASKS.items() if p.search(text)), None)
         )
-        numbers = ["".join(m.groups()) for m in DOC_NUMBER_ANYWHERE.finditer(text)]
+        numbers = [normalize_doc_number(m.group()) for m in DOC_NUMBER_ANYWHERE.finditer(text)]
         return cls(
             tuple(anchors(question)),
             tuple(dict.fromkeys(YEAR.findall(text))),
@@ -170,9 +171,12 @@ class Constraints:
         named by a document of its years); a document none is in; an attribute asked that none states (no
         time limit in a clause asked for one), or, given the ``reply``, that the reply does not state (a
         time limit asked and none given is not an answer)."""
-        missing = [p for p in self.places if not any(p in _plain(_context(h)) for h in hits)]
+        named = [_plain(_context(h)) for h in hits]
+        missing = [p for p in self.places if not any(p in context for context in named)]
         missing += [y for y in self.years if not any(_dated(h, y) for h in hits)]
-        missing += [p for p in self.periods if not any(_in_period(h, p) for h in hits)]
+        missing += [
+            p for p in self.periods if not any(p in named[i] or _issued_in(h, p) for i, h in enumerate(hits))
+        ]
         missing += [d for d in self.documents if not any(d in _document_names(h) for h in hits)]
         if self.attribute:
             unsaid = reply is not None and not _SAYS[self.attribute].search(norm(reply))
@@ -197,22 +201,18 @@ def _dated(hit: Hit, year: str) -> bool:
     return True
 
 
-def _in_period(hit: Hit, period: str) -> bool:
-    """Whether the passage names ``period``, or, for a five-year period (十四五), is of a document issued
-    in the year before it or during it."""
-    if period in _plain(_context(hit)):
-        return True
+def _issued_in(hit: Hit, period: str) -> bool:
+    """Whether the passage's document was issued in the year before the five-year ``period`` (十四五) or
+    during it."""
     first, year = _PLAN_YEARS.get(period), hit.chunk.date[:4]
     return bool(first and year.isdigit() and first - 1 <= int(year) <= first + 4)
 
 
 def _document_names(hit: Hit) -> str:
-    """How the passage's document is named: its 发文字号 (prefix, year and number run together), title
-    and part, plain and without brackets."""
+    """How the passage's document is named: its 发文字号 (as :func:`normalize_doc_number` writes it),
+    title and part, plain and without brackets."""
     c = hit.chunk
-    number = DOC_NUMBER_ANYWHERE.search(norm(c.doc_number))
-    names = ["".join(number.groups()) if number else "", _title(c.doc_title), _title(c.part)]
-    return " ".join(names)
+    return " ".join([normalize_doc_number(c.doc_number), _title(c.doc_title), _title(c.part)])
 
 
 def _title(text: str) -> str:
@@ -274,9 +274,7 @@ def in_scope(question: str, hit: Hit) -> bool:
 def wanted(question: str, query: str) -> list[Constraints]:
     """The constraints of each sentence of ``question`` (a question may ask two things, each of its own
     year), each completed from the conversation before it (what ``query`` holds besides ``question``)."""
-    before = (
-        Constraints.of(query.removesuffix(question)) if query.endswith(question) else Constraints.of(query)
-    )
+    before = Constraints.of(query.removesuffix(question))
     asked = [part for part in re.split(r"(?<=[?？])", question) if part.strip()] or [question]
     return [Constraints.of(part).filled(before) for part in asked]
 

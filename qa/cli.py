@@ -442,12 +442,7 @@ def _eval_profiles(args: argparse.Namespace, config: Config) -> int:
     print(text)
     stem = f"profiles-{Path(args.profiles).stem}"
     report = {"profiles": str(args.profiles), "n": len(rows), "applicable": gold, "results": results}
-    records = {
-        "match" if name.startswith("profile") else "search": [
-            {"id": i, "hits": h} for i, h in run.hits.items()
-        ]
-        for name, run in runs.items()
-    }
+    records = {"match" if name.startswith("profile") else "search": _hits(run) for name, run in runs.items()}
     ev.write_results(args.out_dir, stem, report, text, records, _document(args))
     return 0
 

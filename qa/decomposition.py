@@ -52,9 +52,7 @@ def split_question(question: str) -> list[Part]:
     compared = _COMPARE.search(question)
     parts = _split(_COMPARE.sub("分别是什么", question, count=1))
     if compared:  # 杭州与台州…多少日内报告，有何区别: what each is asked before the comma
-        parts = [
-            Part(re.sub(r"[,，;；]\s*是什么(?=\s*[?？。]?\s*$)", "", p.question), p.subject) for p in parts
-        ]
+        parts = [Part(_DANGLING.sub("", p.question), p.subject) for p in parts]
     return parts if len(parts) > 1 else [Part(question)]
 
 

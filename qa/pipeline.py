@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.answering import Answer, abstention, finish, merge
 from qa.config import Config
@@ -180,6 +180,7 @@ class Pipeline:
             if language != Language.CHINESE:
                 timings["translate_s"] = time.perf_counter() - t
             hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters)
+            hits = [replace(hit, headings=self.retriever.headings(hit.chunk)) for hit in hits]
             spent = time.perf_counter() - t - timings.get("translate_s", 0.0)
             timings["retrieval_s"] = timings.get("retrieval_s", 0.0) + spent
             numbers = {n: _number(passages, hit) for n, hit in enumerate(hits, 1)} if several else None

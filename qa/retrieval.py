@@ -132,7 +132,8 @@ class Hit:
     validity: Status | None = None
     headings: str = ""
     """The wording of the clauses that head this one in its document (the paragraphs of its parent
-    sections: ``到2025年，…`` above a target), which often says what its figures are of."""
+    sections: ``到2025年，…`` above a target), which often says what its figures are of; filled
+    (:meth:`Retriever.headings`) for the passages an answer is written from, not for every search."""
 
     def to_dict(self) -> dict[str, object]:
         """The hit object of the benchmark contract, plus issuer, dates, kind, part, offsets and validity
@@ -485,7 +486,7 @@ class Retriever:
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         chunks = self.index.chunks
         return [
-            Hit(r + 1, float(score), chunks[i], self.validity(chunks[i]), self.headings(chunks[i]))
+            Hit(r + 1, float(score), chunks[i], self.validity(chunks[i]))
             for r, (i, score) in enumerate(zip(rows, scores, strict=True))
         ]
 
