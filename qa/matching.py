@@ -2,27 +2,30 @@
 clauses that apply to it and give it something or require something of it, ranked, each with what
 it gives in one line and why it matches.
 
-The list is decided by the clause tags of :mod:`qa.tagging`, not by a language model:
+The list is decided by eligibility, read from the clauses when the index was built (:mod:`qa.roles`,
+:mod:`qa.tagging`), not by a language model:
 
-1. **Region**: a municipal measure applies in its city only; a provincial one everywhere in Zhejiang,
-   unless the clause names particular cities (then there only). A place outside Zhejiang gets none.
-2. **Whom**: the clause (or its document's title) must name one of the profile's beneficiary
-   categories (its qualifications or situation, the broader categories they belong to, and the
-   generic ``企业`` or ``居民`` at a low weight), and state some measure.
-3. **Rank** by how specific the named category is, whether the clause addresses it directly
-   (``对…高新技术企业…给予``), whether it is really about another category of the same kind, how
-   concrete the measure is (an award or subsidy over a service over a general 支持), a shared
-   industry, and, last, the clause's closeness to the profile text (the dense model)."""
+1. **Candidates**: the clauses that plain hybrid search finds for the profile's words and for each
+   need it states (想…, 希望…), among the documents that apply in its region (its city's own, the
+   province's and the nation's; a province-wide clause that names particular cities, there only).
+2. **Eligibility**: a clause is left out when every party it names (its beneficiaries and obligated
+   parties) is a group the profile is not in (another group of the same kind: 残疾人 for an elderly
+   person; the other kind: enterprises for a person), or when a threshold it sets on them (age,
+   headcount, revenue, R&D share) fails on what the profile states.
+3. **Order**: clauses that give the profile something, then those that bind it, then targets and
+   work items; within each, how closely search found them, more when a party named is the profile's
+   own group."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 
-import numpy as np
-
-from qa.chunking import PATH_SEP, Chunk, heading_level
-from qa.retrieval import Retriever
+from qa.chunking import Chunk
+from qa.numerals import arabic_numerals
+from qa.retrieval import Filters, Retriever
+from qa.roles import Attribute, Reading, Role
 from qa.tagging import (
     CATEGORY,
     MEASURE,
@@ -33,7 +36,9 @@ from qa.tagging import (
     categories_in,
     city_of,
     industries_in,
+    main_city,
     measures_in,
+    without_places,
 )
 from qa.validity import Status, Validity
 
@@ -42,7 +47,15 @@ _PERSON_WORDS = re.compile(
 )
 _ENTERPRISE_WORDS = re.compile(r"企业|公司|工厂|厂家|机构|单位")
 _OUTSIDE = re.compile(r"上海|江苏|安徽|福建|江西|北京|天津|广东|深圳|苏州|南京|合肥|外省")
-_HEADCOUNT = re.compile(r"(\d+)\s*(?:人|名员工|名职工|个员工)")
+_HEADCOUNT = re.compile(r"(\d+)\s*(?:多|来|余)?\s*(?:个|名)?\s*(?:人|员工|职工|工人)")
+_REVENUE = re.compile(r"(?:营收|营业收入|销售额|销售收入|产值)[^，。；,]{0,8}?(\d+(?:\.\d+)?)\s*(亿|万)")
+_RD_SHARE = re.compile(r"研发[^，。；,]{0,12}?(\d+(?:\.\d+)?)\s*[%％]")
+_RELATIVE = re.compile(r"父亲|母亲|父母|孩子|儿子|女儿|爷爷|奶奶|外公|外婆|配偶|丈夫|妻子|家里人|大孩子")
+"""A sentence naming another person: the ages in it are not the profile's own."""
+_ORGANISATION = re.compile(r"(?:企业|公司|单位|机构|组织|主体|医院|学校|院所|高校|社|厂|店|站|平台|中心)$")
+_OWN_AGE = re.compile(r"(?:我|本人)(?!们)[^，。；,]{0,6}?\d+\s*(?:周岁|岁)")
+_NEED = re.compile(r"想|希望|打算|准备|需要|担心|要|能不能|怎么|如何|申请|申报")
+_PART = re.compile(r"[^，。；,;！？!?]+")
 _SMALL = re.compile(r"小微|初创|中小")
 _SMALL_HEADCOUNT = 300
 """Staff up to this many: a small or medium enterprise (the national SME standard for industry)."""
@@ -61,19 +74,28 @@ _AGE = re.compile(r"(\d{1,3})\s*(?:周岁|岁)")
 AGE_GROUPS: dict[int, tuple[str, ...]] = {6: ("婴幼儿", "儿童"), 17: ("儿童",), 59: (), 200: ("老年人",)}
 """The categories of a person of an age (up to the key), e.g. a 3岁 child: 婴幼儿 and 儿童."""
 GENERIC = {Kind.ENTERPRISE: "企业", Kind.PERSON: "居民"}
-_DIRECT_VERBS = r"给予|奖励|补助|补贴|享受|优先|减免|可按|可申请|提供"
 _SENTENCE = re.compile(r"[^。；\n]+[。；]?")
 _GIVES_CHARS = 90
 _NOTE = re.compile(r"[(（]责任单位[:：][^)）]*[)）]")
 """The departments in charge, noted after a task: not part of what it gives."""
-ABOUT, DIRECT, COVERAGE, TITLE, ELSEWHERE, LOCAL, INDUSTRY = 0.6, 0.4, 0.4, 0.4, 0.5, 0.2, 0.3
-"""Weights of :func:`_score`'s parts (see there)."""
-OTHER_INDUSTRY = 1.0
-"""A clause headed by another industry (涉海 for a 新材料 firm) is all but excluded."""
+POOL = 40
+"""Clauses taken from search for the profile's words and for each of its needs."""
+MIN_RELEVANCE = 0.2
+"""A candidate whose scaled search score is below this for every query is not listed."""
+OWN_GROUP = 0.3
+"""Added to a clause whose parties name the profile's own group (beyond the generic 企业 / 居民)."""
+ROLE_WEIGHT = {Role.GIVES: 0.3, Role.REQUIRES: 0.15, Role.TARGET: 0.0}
+"""Added to a clause by what it does for the profile: gives before binds before targets, at equal
+relevance; a clause that gives the profile's own group something comes before all others."""
 SPECIFIC = 0.8
-"""Categories at least this specific say whom a clause is about (企业, 居民, 劳动者, 中小企业 do not)."""
-HEAD_SENTENCES = 1
-"""A clause's heading and its first sentence after the headings say what it is about."""
+"""Groups at least this specific must all hold for a party naming several (残疾妇女: disabled and women);
+broader ones (家庭, 中小企业) only when the party names no specific one."""
+LOCAL = 0.3
+"""Added to a clause of the profile's own city: on the same matter a city's rule is the more specific."""
+CONCRETE = 0.8
+"""A measure at least this strong (:data:`qa.tagging.MEASURES`) gives something even to nobody named."""
+NEED_WEIGHT = 0.9
+"""A candidate found for one need counts this much of its relevance (the profile's words: 1)."""
 
 
 @dataclass
@@ -89,6 +111,9 @@ class Profile:
             counts: the category's specificity, less for a category only implied (a 科技型中小企业 is
             also a 科技企业) and least for the generic ``企业`` / ``居民``.
         industries: industries it works in.
+        attributes: what it states of itself that clauses set thresholds on (age, headcount,
+            revenue in 万元, R&D share in percent).
+        needs: the parts of its text that say what it wants (想…, 希望…), searched on their own.
     """
 
     text: str
@@ -97,6 +122,8 @@ class Profile:
     kind: Kind = Kind.ENTERPRISE
     weights: dict[str, float] = field(default_factory=dict)
     industries: list[str] = field(default_factory=list)
+    attributes: dict[Attribute, float] = field(default_factory=dict)
+    needs: list[str] = field(default_factory=list)
 
     @property
     def categories(self) -> list[str]:
@@ -144,11 +171,13 @@ class Profile:
         weights.setdefault(GENERIC[kind], CATEGORY[GENERIC[kind]].weight)
         return cls(
             text=words,
-            region=city_of(place),
+            region=main_city(place),
             in_province=not (_OUTSIDE.search(place) and not city_of(place)),
             kind=kind,
             weights=weights,
             industries=industries_in(industry or text),
+            attributes=attributes_of(words),
+            needs=[p.strip() for p in _PART.findall(text) if _NEED.search(p) and len(p.strip()) >= 4],
         )
 
     def describe(self) -> dict[str, object]:
@@ -159,15 +188,40 @@ class Profile:
             "kind": self.kind.value,
             "categories": self.categories,
             "industries": self.industries,
+            "attributes": {a.value: v for a, v in self.attributes.items()},
+            "needs": self.needs,
         }
 
 
 def _guess_kind(words: str, found: list[str]) -> Kind:
+    if _OWN_AGE.search(words):
+        return Kind.PERSON  # only a person states their own age
     person = sum(CATEGORY[c].weight for c in found if CATEGORY[c].kind == Kind.PERSON)
     enterprise = sum(CATEGORY[c].weight for c in found if CATEGORY[c].kind == Kind.ENTERPRISE)
     person += 1.0 if _PERSON_WORDS.search(words) else 0.0
     enterprise += 1.0 if _ENTERPRISE_WORDS.search(words) else 0.0
     return Kind.PERSON if person > enterprise else Kind.ENTERPRISE
+
+
+def attributes_of(text: str) -> dict[Attribute, float]:
+    """What a profile states of itself that clauses set thresholds on: its own age (not in a sentence
+    about a relative), headcount, revenue (万元) and R&D share (percent); Chinese numerals read first."""
+    text = arabic_numerals(text)
+    found: dict[Attribute, float] = {}
+    for part in _PART.findall(text):
+        age = _AGE.search(part)
+        if age and not _RELATIVE.search(part) and Attribute.AGE not in found:
+            found[Attribute.AGE] = float(age.group(1))
+    heads = [float(n) for n in _HEADCOUNT.findall(text) if float(n) > 0]
+    if heads:
+        found[Attribute.HEADCOUNT] = max(heads)
+    revenue = _REVENUE.search(text)
+    if revenue:
+        found[Attribute.REVENUE] = float(revenue.group(1)) * (1e4 if revenue.group(2) == "亿" else 1.0)
+    share = _RD_SHARE.search(text)
+    if share:
+        found[Attribute.RD_SHARE] = float(share.group(1))
+    return found
 
 
 @dataclass
@@ -180,6 +234,7 @@ class Match:
     gives: str
     why: str
     validity: Status
+    region: str = PROVINCE
 
     def to_dict(self) -> dict[str, object]:
         c = self.chunk
@@ -191,6 +246,7 @@ class Match:
             "doc_title": c.doc_title,
             "doc_number": c.doc_number,
             "issuer": c.issuer,
+            "region": self.region,
             "clause_path": c.clause_path,
             "gives": self.gives,
             "why": self.why,
@@ -215,24 +271,71 @@ def gives_line(text: str, categories: list[str]) -> str:
         named = any(CATEGORY[c].pattern.search(sentence) for c in categories)
         return strength + 0.5 * named
 
-    sentences = [s for s in (_NOTE.sub("", s).strip() for s in _SENTENCE.findall(text)) if len(s) > 4]
+    sentences = [s for s in (_NOTE.sub("", s).strip() for s in _SENTENCE.findall(text)) if len(s) > 12]
     best = max(sentences, key=worth, default=text.strip())
     return best if len(best) <= _GIVES_CHARS else best[: _GIVES_CHARS - 1] + "…"
 
 
+class Fit(str, Enum):
+    """How a clause's party stands to a profile."""
+
+    OWN = "own"
+    """It names the profile's own group (or one containing it)."""
+    GENERIC = "generic"
+    """It names enterprises or residents in general, or a party the group lexicon does not know."""
+    OTHER = "other"
+    """It names another group only, or sets a threshold the profile fails."""
+
+
+def fit(party: str, profile: Profile, reading: Reading) -> Fit:
+    """How one party a clause names stands to ``profile`` (see :class:`Fit`), by the groups it names; the
+    clause's thresholds are checked against what the profile states."""
+    for bound in reading.bounds:
+        value = profile.attributes.get(bound.attribute)
+        if value is not None and not bound.admits(value):
+            return Fit.OTHER
+    named = categories_in(party)
+    own = [c for c in named if CATEGORY[c].kind == profile.kind]
+    groups = [c for c in own if c != GENERIC[profile.kind]]
+    specific = [c for c in groups if CATEGORY[c].weight >= SPECIFIC] or groups
+    if specific and all(c in profile.weights for c in specific):
+        return Fit.OWN  # a phrase naming two groups (残疾妇女) names those in both
+    if specific or (named and not own):
+        return Fit.OTHER
+    if profile.kind == Kind.PERSON and _ORGANISATION.search(party):
+        return Fit.OTHER  # what an organisation gets is not a person's
+    return Fit.GENERIC
+
+
+def role_for(reading: Reading, profile: Profile, concrete: bool = False) -> tuple[Role, Fit] | None:
+    """What a clause does for ``profile`` and how well its party fits: gives when a beneficiary fits,
+    binds when an obligated party fits; when it names no party, gives when it states a ``concrete``
+    benefit (an award, a subsidy, tax relief, priority, a pay or benefit standard), else a target or
+    work item; None when every party it names is another group's."""
+    for role, parties in ((Role.GIVES, reading.beneficiaries), (Role.REQUIRES, reading.obligated)):
+        fits = [fit(p, profile, reading) for p in parties]
+        best = min(fits, key=list(Fit).index, default=Fit.OTHER)
+        if best != Fit.OTHER:
+            return role, best
+    if reading.beneficiaries or reading.obligated:
+        return None
+    if concrete and not reading.penalty:
+        return Role.GIVES, Fit.GENERIC
+    return (Role.REQUIRES if reading.penalty else Role.TARGET), Fit.GENERIC
+
+
 class Matcher:
-    """Matches profiles against the tagged clauses of a retriever's index.
+    """Matches profiles against the clauses of a retriever's index, by search and eligibility.
 
     Args:
-        retriever: its index (chunks and tags), dense model and validity dates are used.
-        dense_weight: weight of the clause's scaled closeness to the profile text.
+        retriever: its index (chunks and tags), search and validity dates are used.
     """
 
-    def __init__(self, retriever: Retriever, dense_weight: float = 0.5) -> None:
+    def __init__(self, retriever: Retriever) -> None:
         self.retriever = retriever
         self.chunks = retriever.index.chunks
         self.tags = retriever.index.tags
-        self.dense_weight = dense_weight
+        self.rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
     @staticmethod
     def applies_in(tags: Tags, profile: Profile) -> bool:
@@ -245,6 +348,24 @@ class Matcher:
             return not tags.places or profile.region in tags.places
         return tags.region == profile.region
 
+    def candidates(self, profile: Profile) -> dict[int, float]:
+        """Rows found by search for the profile's words (weight 1) and for each need (NEED_WEIGHT), its
+        places left to the region filter (a place searched for would lift its city's documents), with
+        their relevance: the search score scaled between the worst and the best of its query's hits, the
+        highest over queries."""
+        found: dict[int, float] = {}
+        filters = Filters(region=profile.region or None)
+        for query, weight in [(profile.text, 1.0)] + [(n, NEED_WEIGHT) for n in profile.needs]:
+            hits = self.retriever.search(without_places(query), k=POOL, filters=filters)
+            if not hits:
+                continue
+            low, spread = hits[-1].score, hits[0].score - hits[-1].score
+            for hit in hits:
+                row = self.rows[hit.chunk.chunk_id]
+                share = (hit.score - low) / spread if spread > 0 else 1.0
+                found[row] = max(found.get(row, 0.0), weight * share)
+        return found
+
     def match(self, profile: Profile, k: int = 10, in_force_only: bool = False) -> list[Match]:
         """The ``k`` clauses that best apply to ``profile``, best first.
 
@@ -253,54 +374,53 @@ class Matcher:
             k: how many clauses.
             in_force_only: leave out clauses of documents that are 已失效 or 尚未施行.
         """
-        found: list[tuple[float, int, list[str], list[str]]] = []
-        for i, (chunk, tags) in enumerate(zip(self.chunks, self.tags, strict=True)):
-            if not tags.measures or not self.applies_in(tags, profile):
-                continue
-            named = [c for c in profile.categories if c in tags.beneficiaries]
-            titled = [
-                c for c in profile.categories if c in tags.title_beneficiaries and c not in GENERIC.values()
-            ]
-            if not named and not titled:
-                continue
-            validity = self.retriever.validity(chunk).validity
-            if in_force_only and validity in (Validity.EXPIRED, Validity.NOT_YET):
-                continue
-            found.append((_score(chunk, tags, profile, named, titled), i, named, titled))
-        if not found:
+        if not profile.in_province:
             return []
-        ids = np.array([i for _, i, _, _ in found])
-        dense = self.retriever.dense_scores(profile.text, ids)
-        spread = dense.max() - dense.min()
-        closeness = (dense - dense.min()) / spread if spread > 0 else np.zeros_like(dense)
-        scored = [
-            (s + self.dense_weight * float(d), i, n, t)
-            for (s, i, n, t), d in zip(found, closeness, strict=True)
-        ]
-        scored.sort(key=lambda x: -x[0])
+        ranked: list[tuple[float, int, Role, Fit]] = []
+        for row, relevance in self.candidates(profile).items():
+            tags = self.tags[row]
+            if (
+                relevance < MIN_RELEVANCE
+                or tags.section == Section.BACKGROUND
+                or not self.applies_in(tags, profile)
+            ):
+                continue
+            role = role_for(tags.reading, profile, _strength(tags.measures) >= CONCRETE)
+            if role is None:
+                continue
+            if in_force_only and self.retriever.validity(self.chunks[row]).validity in (
+                Validity.EXPIRED,
+                Validity.NOT_YET,
+            ):
+                continue
+            score = relevance + ROLE_WEIGHT[role[0]] + OWN_GROUP * (role[1] == Fit.OWN)
+            score += LOCAL * (tags.region == profile.region)
+            ranked.append((score, row, *role))
+        ranked.sort(key=lambda x: (x[2] != Role.GIVES or x[3] != Fit.OWN, -x[0]))
         return [
-            self._result(rank, score, i, profile, named, titled)
-            for rank, (score, i, named, titled) in enumerate(scored[:k], start=1)
+            self._result(rank, score, row, profile, role, how)
+            for rank, (score, row, role, how) in enumerate(ranked[:k], start=1)
         ]
 
-    def _result(
-        self, rank: int, score: float, i: int, profile: Profile, named: list[str], titled: list[str]
-    ) -> Match:
-        chunk, tags = self.chunks[i], self.tags[i]
-        reasons = []
-        if named:
-            reasons.append("条款点名「" + "、".join(named) + "」")
-        by_title = [t for t in titled if t not in named]
-        if by_title:
-            reasons.append("所属文件面向「" + "、".join(by_title) + "」")
+    def _result(self, rank: int, score: float, row: int, profile: Profile, role: Role, how: Fit) -> Match:
+        chunk, tags = self.chunks[row], self.tags[row]
+        parties = tags.granted if role == Role.GIVES else tags.bound if role == Role.REQUIRES else []
+        if parties:
+            reasons = [("给予" if role == Role.GIVES else "要求") + "「" + "、".join(parties[:3]) + "」"]
+        else:
+            reasons = [
+                {Role.GIVES: "给予措施", Role.REQUIRES: "规定义务或罚则", Role.TARGET: "目标或工作任务"}[role]
+            ]
+        groups = [c for c in profile.categories if c in tags.beneficiaries and c not in GENERIC.values()]
+        if groups:
+            reasons.append(("点名「" if how == Fit.OWN else "涉及「") + "、".join(groups) + "」")
         who = "企业" if profile.kind == Kind.ENTERPRISE else "人员"
         if tags.region != PROVINCE:
             reasons.append(f"{tags.region}政策，适用于{tags.region}的{who}")
         elif tags.places:
             reasons.append(f"省级政策，条款限于{'、'.join(tags.places)}")
         else:
-            reasons.append("省级政策，全省适用")
-        reasons.append("措施：" + "、".join(tags.measures))
+            reasons.append("省级或国家政策，全省适用")
         shared = [i for i in profile.industries if i in tags.industries]
         if shared:
             reasons.append("行业相符：" + "、".join(shared))
@@ -308,69 +428,12 @@ class Matcher:
             rank=rank,
             score=score,
             chunk=chunk,
-            gives=gives_line(chunk.text, named or titled),
+            gives=gives_line(chunk.text, [c for c in profile.categories if c in tags.beneficiaries]),
             why="；".join(reasons),
             validity=self.retriever.validity(chunk),
+            region=tags.region,
         )
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-
-
-def _strength(text: str) -> float:
-    measures = measures_in(text)
-    return MEASURE[measures[0]].strength if measures else 0.0
-
-
-def _score(chunk: Chunk, tags: Tags, profile: Profile, named: list[str], titled: list[str]) -> float:
-    """How well a clause applies to a profile (before closeness to the profile text):
-
-    - for each category of the profile the clause names: its weight, raised when the clause is about
-      it (named in the clause's heading or first sentence) and addresses it directly
-      (``对…企业…给予``, ``支持…企业``); the best counts in full, the others add a part;
-    - how concrete the measure is in the sentences that name the best category (half the clause's
-      own strength when none does);
-    - the document's title naming a category (``…儿童发展规划``);
-    - less when the clause is about another category of the same kind (its heading or first sentence
-      names one the profile is not: ``残疾妇女`` for a 残疾人), about another industry, or is an
-      implementation arrangement; more for a measure of the profile's own city and a shared industry.
-    """
-    text = chunk.text
-    sentences = _sentences(text)
-    body = [x for x in sentences if heading_level(x) is None]
-    head = "\n".join([chunk.clause_path.split(PATH_SEP)[-1], *body[:HEAD_SENTENCES]])
-    relevance = {}
-    for c in named:
-        pattern = CATEGORY[c].pattern
-        direct = re.search(
-            rf"(?:对|为|向|支持|鼓励|帮助|保障)[^。；]{{0,15}}(?:{pattern.pattern})", text
-        ) or re.search(rf"(?:{pattern.pattern})[^。；]{{0,30}}(?:{_DIRECT_VERBS})", text)
-        relevance[c] = profile.weights[c] * (1 + ABOUT * bool(pattern.search(head)) + DIRECT * bool(direct))
-    score = 0.0
-    if relevance:
-        best = max(relevance, key=relevance.get)
-        score += relevance[best] + COVERAGE * sum(v for c, v in relevance.items() if c != best)
-        tied = [s for s in sentences if CATEGORY[best].pattern.search(s)]
-        score += max(map(_strength, tied), default=0.0) or 0.5 * _strength(text)
-    else:
-        score += 0.5 * _strength(text)
-    score += TITLE * max((profile.weights[c] for c in titled), default=0.0)
-    about_others = [
-        c
-        for c in tags.beneficiaries
-        if CATEGORY[c].kind == profile.kind
-        and c not in profile.weights
-        and CATEGORY[c].weight >= SPECIFIC
-        and CATEGORY[c].pattern.search(head)
-    ]
-    other_industry = profile.industries and set(industries_in(head)) - set(profile.industries)
-    if about_others or tags.section == Section.IMPLEMENTATION:
-        score -= ELSEWHERE
-    if other_industry:
-        score -= OTHER_INDUSTRY
-    if tags.region == profile.region:
-        score += LOCAL
-    if set(profile.industries) & set(tags.industries):
-        score += INDUSTRY
-    return score
+def _strength(measures: list[str]) -> float:
+    return max((MEASURE[m].strength for m in measures), default=0.0)

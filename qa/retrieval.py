@@ -25,6 +25,7 @@ from qa.metadata import KINDS
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.store import Query, Ranker, Scope, Store, documents_of, history_rows, scope_rows, top_rows
 from qa.tables import CELL_SEP, ROW_SEP
+from qa.tagging import PROVINCE
 from qa.validity import Status, parse_as_of, repeals, validity_of
 
 _ASKS_WHEN_IN_FORCE = re.compile(
@@ -117,11 +118,13 @@ class Mode(str, Enum):
 
 @dataclass
 class Filters:
-    """Restrict hits to a document (doc number or words of its title), an issuer, or a year."""
+    """Restrict hits to a document (doc number or words of its title), an issuer, a year, or the
+    documents that apply in a region (a city's own and the province-wide and national ones)."""
 
     doc: str | None = None
     issuer: str | None = None
     year: int | None = None
+    region: str | None = None
 
 
 @dataclass
@@ -296,10 +299,14 @@ class DocumentTable:
 
     Args:
         prior: the index's :class:`DocumentPrior` (its documents, in the order its scores use).
+        regions: per chunk, the region its document applies in (:class:`qa.tagging.Tags`).
     """
 
-    def __init__(self, prior: DocumentPrior) -> None:
+    def __init__(self, prior: DocumentPrior, regions: list[str]) -> None:
         docs = prior.docs
+        self.regions = np.full(len(docs), PROVINCE, dtype=object)
+        if regions:
+            self.regions[prior.chunk_doc] = regions
         self.numbers = np.array([c.doc_number for c in docs])
         self.names = np.array([_squash(c.part or c.doc_title) for c in docs])
         self.issuers = np.array([_squash(c.issuer + c.doc_title) for c in docs])
@@ -334,6 +341,8 @@ class DocumentTable:
             mask &= np.char.find(self.issuers, _squash(filters.issuer)) >= 0
         if filters.year:
             mask &= np.char.startswith(self.dates, str(filters.year))
+        if filters.region:
+            mask &= (self.regions == filters.region) | (self.regions == PROVINCE)
         return mask
 
 
@@ -376,7 +385,7 @@ class Retriever:
         self.figure_weight = figure_weight
         self.penalty_weight = penalty_weight
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
-        self.documents = DocumentTable(self.prior)
+        self.documents = DocumentTable(self.prior, [t.region for t in index.tags])
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = history_rows(index.chunks)
         self.penalty = np.array([is_penalty(c.text) for c in index.chunks], dtype=bool)
@@ -402,7 +411,7 @@ class Retriever:
 
     def _scope(self, query: str, filters: Filters | None, mode: Mode) -> Scope:
         documents = None
-        if filters and (filters.doc or filters.issuer or filters.year):
+        if filters and (filters.doc or filters.issuer or filters.year or filters.region):
             documents = self.documents.allowed(filters)
         if mode == Mode.HYBRID:
             named = self.documents.numbered(query)

@@ -18,8 +18,9 @@ from pathlib import Path
 import orjson
 
 from qa.chunking import Chunk
+from qa.roles import Attribute, Bound, Reading, read_clause
 
-TAGGER_VERSION = "4"
+TAGGER_VERSION = "9"
 """Bump when a lexicon or rule below changes: the tags file is then redone from the chunks."""
 
 TAGS = "tags.jsonl"
@@ -182,6 +183,24 @@ def city_of(text: str) -> str:
     return min(found)[1] if found else ""
 
 
+_PLACE_NAMES = re.compile(
+    "(?:" + "|".join(sorted([*CITIES, *COUNTIES], key=len, reverse=True)) + ")(?:市|区|县)?"
+)
+
+
+def without_places(text: str) -> str:
+    """``text`` without the names of Zhejiang's cities and counties (``嘉兴秀洲的一家…`` -> ``的一家…``)."""
+    return _PLACE_NAMES.sub("", text)
+
+
+def main_city(text: str) -> str:
+    """The Zhejiang city a text names most often, by its own name or its counties' (the first named
+    among equals); else ''."""
+    found = sorted(_places(text))
+    counts = Counter(city for _, city in found)
+    return max(counts, key=lambda c: (counts[c], -next(i for i, x in found if x == c))) if found else ""
+
+
 def cities_named(text: str) -> list[str]:
     """Every Zhejiang city that a text names by a city or county name (``杭州湾`` and shared ports
     left out), in the order of the list of cities."""
@@ -202,6 +221,10 @@ class Tags:
         title_beneficiaries: categories its document (or attached plan) names in the title.
         measures: kinds of measure it states.
         industries: industries it names.
+        granted: whom it gives something to, as it names them (:mod:`qa.roles`).
+        bound: whom it binds (duties, prohibitions), as it names them.
+        bounds: thresholds it sets on them, as ``[attribute, value, at_least]``.
+        penalty: whether it punishes (罚款, 责令…).
     """
 
     region: str
@@ -211,6 +234,20 @@ class Tags:
     title_beneficiaries: list[str] = field(default_factory=list)
     measures: list[str] = field(default_factory=list)
     industries: list[str] = field(default_factory=list)
+    granted: list[str] = field(default_factory=list)
+    bound: list[str] = field(default_factory=list)
+    bounds: list[list[object]] = field(default_factory=list)
+    penalty: bool = False
+
+    @property
+    def reading(self) -> Reading:
+        """What the clause does and to whom."""
+        return Reading(
+            tuple(self.granted),
+            tuple(self.bound),
+            tuple(Bound(Attribute(a), float(v), bool(m)) for a, v, m in self.bounds),  # type: ignore[arg-type]
+            self.penalty,
+        )
 
     def __post_init__(self) -> None:
         self.section = Section(self.section)
@@ -271,6 +308,7 @@ def tag_chunks(chunks: list[Chunk]) -> list[Tags]:
         region = regions[(c.source_file, c.doc_title)]
         text = f"{c.clause_path}\n{c.text}"
         section = section_of(c)
+        reading = read_clause(c.text) if section != Section.BACKGROUND else Reading()
         out.append(
             Tags(
                 region=region,
@@ -280,6 +318,10 @@ def tag_chunks(chunks: list[Chunk]) -> list[Tags]:
                 title_beneficiaries=categories_in(c.part or c.doc_title),
                 measures=measures_in(c.text) if section != Section.BACKGROUND else [],
                 industries=industries_in(text),
+                granted=list(reading.beneficiaries),
+                bound=list(reading.obligated),
+                bounds=[b.to_list() for b in reading.bounds],
+                penalty=reading.penalty,
             )
         )
     return out

@@ -209,7 +209,9 @@ def test_match_gives_a_jiaxing_enterprise_jiaxing_and_provincial_clauses(client:
     assert jiaxing and all("嘉兴" in r["issuer"] and "嘉兴市政策" in r["why"] for r in jiaxing)
     for r in results:
         if r not in jiaxing:  # provincial: province-wide, or its clause names Jiaxing
-            assert "浙江省" in r["issuer"] and re.search(r"省级政策，(全省适用|条款限于.*嘉兴市)", r["why"])
+            assert "浙江省" in r["issuer"] and re.search(
+                r"省级(或国家)?政策，(全省适用|条款限于.*嘉兴市)", r["why"]
+            )
         assert r["doc_title"] and r["clause_path"] and r["text"] and r["gives"]
         assert r["validity"]["status"] in VALIDITY and r["validity"]["reason"]
     hangzhou = client.predict(JIAXING_SME.replace("嘉兴", "杭州"), api_name="/match")["results"]
@@ -237,10 +239,10 @@ def test_match_fields_win_and_in_force_leaves_out_expired_documents(client: Clie
 def test_match_gives_a_person_clauses_that_concern_them(client: Client):
     out = client.predict("嘉兴的失能老人家属", k=8, api_name="/match")
     assert out["profile"]["kind"] == "person" and "老年人" in out["profile"]["categories"]
-    assert len(out["results"]) == 8
+    assert 5 <= len(out["results"]) <= 8
     for r in out["results"]:
         assert re.search(r"老年|老人|养老|高龄|失能|失智", r["clause_path"] + r["text"]), r["text"]
-        assert "老年人" in r["why"] and r["validity"]["status"] in VALIDITY
+        assert re.search(r"(点名|涉及)「[^」]*老年人", r["why"]) and r["validity"]["status"] in VALIDITY
 
 
 @pytest.mark.parametrize(

@@ -244,3 +244,24 @@ def test_a_two_city_comparison_states_each_side_from_its_own_document(tmp_path: 
         assert date in line, answer.text
         cited = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
         assert cited and all(answer.passages[n - 1].chunk.doc_title == f"{city}市电梯安全条例" for n in cited)
+
+
+@pytest.mark.slow
+def test_a_volunteer_gets_the_articles_of_their_own_citys_regulation(tmp_path: Path):
+    """Two cities' civility regulations side by side: a volunteer in Jiaxing gets the Jiaxing articles that
+    give volunteers something, never Ningbo's."""
+    from qa.config import Config
+    from qa.matching import Profile
+    from qa.pipeline import Pipeline
+    from qa.roles import Role
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("嘉兴市文明行为促进条例(2019-10-09).md", "宁波市文明行为促进条例(2017-04-24).md"):
+        shutil.copy(ZJ / name, corpus / name)
+    pipeline = Pipeline(Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index"), progress=False)
+    matches = pipeline.match(Profile.parse("我住在嘉兴南湖区，是一名注册志愿者，想多参加志愿服务"), 5)
+    assert matches and all(m.chunk.doc_title == "嘉兴市文明行为促进条例" for m in matches)
+    first = matches[0]
+    assert "志愿" in first.chunk.text and first.why.startswith("给予")
+    assert pipeline.matcher.tags[pipeline.matcher.rows[first.chunk.chunk_id]].reading.role == Role.GIVES
