@@ -28,7 +28,7 @@ browser:  ## headless Chromium, chromedriver and a CJK font for the browser test
 
 LAWS := --corpus .cache/corpus-laws-eval --index-dir .cache/index-laws-eval
 
-eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions and the laws files, and the profile-matching one
+eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions and the laws files, and the profile-matching one on every profile file
 	$(BIN)/qa eval --questions eval/dev.jsonl
 	$(BIN)/qa eval --questions eval/heldout.jsonl
 	$(BIN)/qa eval --questions eval/dev-en.jsonl
@@ -38,6 +38,8 @@ eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions
 	$(BIN)/qa eval --questions eval/laws.jsonl $(LAWS)
 	$(BIN)/qa eval --questions eval/fresh.jsonl
 	$(BIN)/qa eval --questions eval/fresh-laws.jsonl $(LAWS)
+	$(BIN)/qa eval --profiles eval/profiles-tune.jsonl $(LAWS)
+	$(BIN)/qa eval --profiles eval/profiles-new.jsonl $(LAWS)
 
 answers: setup  ## the answer benchmark (retrieval too) on every question file; about an hour on 2 cores
 	$(BIN)/python eval/laws_corpus.py

@@ -36,6 +36,7 @@ from qa.pipeline import Pipeline, QuestionError, Sources, check_question
 from qa.prompting import NOT_FOUND
 from qa.readers import CorpusError, read_document
 from qa.retrieval import Filters, Hit
+from qa.roles import Attribute
 from qa.store import IndexUnusable, Store
 from qa.tagging import CATEGORIES, CITIES, COUNTIES, INDUSTRIES, PROVINCE, Kind
 
@@ -66,6 +67,12 @@ MATCH_EXAMPLES = [  # profile, region, kind, industry, enterprise qualifications
     ["温州的失能老人家属", "", "", "", [], []],
 ]
 KIND_LABELS = {Kind.ENTERPRISE: "企业", Kind.PERSON: "个人"}
+ATTRIBUTE_LABELS = {
+    Attribute.AGE: "年龄（岁）",
+    Attribute.HEADCOUNT: "人数",
+    Attribute.REVENUE: "营收（万元）",
+    Attribute.RD_SHARE: "研发投入占比（%）",
+}
 EMPTY_PROFILE = "画像为空：请描述企业或个人（例如“嘉兴一家科技型中小企业，40人”），或选择资质、身份或行业。"
 
 _USER_ERRORS = (QuestionError, ModelError, GenerationError, IndexUnusable, CorpusError)
@@ -490,7 +497,8 @@ def transcript_html(
 
 
 def matches_html(profile: Profile, matches: list[Match]) -> str:
-    """How the profile was understood (region, kind, categories, industries), then the matching clauses
+    """How the profile was understood (region, kind, categories, industries, what thresholds apply to,
+    needs), then the matching clauses
     as cards with what each gives and why it matches."""
     described = profile.describe()
     fields = [
@@ -498,6 +506,8 @@ def matches_html(profile: Profile, matches: list[Match]) -> str:
         ("类型", KIND_LABELS[profile.kind]),
         ("身份/资质", "、".join(profile.categories)),
         ("行业", "、".join(profile.industries)),
+        ("条件", "、".join(f"{ATTRIBUTE_LABELS[a]} {v:g}" for a, v in profile.attributes.items())),
+        ("需求", "；".join(profile.needs)),
     ]
     items = "".join(f'<span class="field"><b>{esc(n)}</b>{esc(v)}</span>' for n, v in fields if v)
     head = f'<div class="profile">画像理解为：{items}</div>'

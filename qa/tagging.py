@@ -20,7 +20,7 @@ import orjson
 from qa.chunking import Chunk
 from qa.roles import Attribute, Bound, Reading, read_clause
 
-TAGGER_VERSION = "9"
+TAGGER_VERSION = "10"
 """Bump when a lexicon or rule below changes: the tags file is then redone from the chunks."""
 
 TAGS = "tags.jsonl"
