@@ -188,7 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(or require something of it), ranked, with what each gives and why it matches.",
     )
     p.add_argument(
-        "--profile", default="", help="the profile in words, e.g. 嘉兴一家做新材料的科技型中小企业，40人"
+        "--profile",
+        default="",
+        help="the profile in words: its city, what it is, its age, headcount, revenue or R&D share where "
+        "they matter, and what it needs, e.g. 嘉兴一家做新材料的科技型中小企业，40人，想申报高新技术企业",
     )
     p.add_argument("--region", help="city or county (嘉兴, 海宁), 浙江省, or a place outside Zhejiang")
     p.add_argument(
