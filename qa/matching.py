@@ -307,21 +307,29 @@ def fit(party: str, profile: Profile, reading: Reading) -> Fit:
     return Fit.GENERIC
 
 
-def role_for(reading: Reading, profile: Profile, concrete: bool = False) -> tuple[Role, Fit] | None:
+def role_for(
+    reading: Reading, profile: Profile, concrete: bool = False, title: str = ""
+) -> tuple[Role, Fit] | None:
     """What a clause does for ``profile`` and how well its party fits: gives when a beneficiary fits,
-    binds when an obligated party fits; when it names no party, gives when it states a ``concrete``
-    benefit (an award, a subsidy, tax relief, priority, a pay or benefit standard), else a target or
-    work item; None when every party it names is another group's."""
+    binds when an obligated party fits; None when every party it names is another group's. A party that
+    names no group (and a clause that names no party) is taken to concern the group its document's
+    ``title`` names (None when that is another group). A clause naming no party gives when it states a
+    ``concrete`` benefit (an award, a subsidy, tax relief, priority, a pay or benefit standard), else
+    binds when it punishes, else is a target or work item."""
+    context = fit(title, profile, reading) if title else Fit.GENERIC
     for role, parties in ((Role.GIVES, reading.beneficiaries), (Role.REQUIRES, reading.obligated)):
-        fits = [fit(p, profile, reading) for p in parties]
-        best = min(fits, key=list(Fit).index, default=Fit.OTHER)
+        best = min((fit(p, profile, reading) for p in parties), key=list(Fit).index, default=Fit.OTHER)
         if best != Fit.OTHER:
-            return role, best
-    if reading.beneficiaries or reading.obligated:
+            return (
+                None
+                if best == Fit.GENERIC and context == Fit.OTHER
+                else (role, min(best, context, key=list(Fit).index))
+            )
+    if reading.beneficiaries or reading.obligated or context == Fit.OTHER:
         return None
     if concrete and not reading.penalty:
-        return Role.GIVES, Fit.GENERIC
-    return (Role.REQUIRES if reading.penalty else Role.TARGET), Fit.GENERIC
+        return Role.GIVES, context
+    return (Role.REQUIRES if reading.penalty else Role.TARGET), context
 
 
 class Matcher:
@@ -385,9 +393,14 @@ class Matcher:
                 or not self.applies_in(tags, profile)
             ):
                 continue
-            role = role_for(tags.reading, profile, _strength(tags.measures) >= CONCRETE)
+            chunk = self.chunks[row]
+            role = role_for(
+                tags.reading, profile, _strength(tags.measures) >= CONCRETE, chunk.part or chunk.doc_title
+            )
             if role is None:
                 continue
+            if tags.section == Section.IMPLEMENTATION:
+                role = (Role.TARGET, role[1])  # the government's arrangements for carrying a plan out
             if in_force_only and self.retriever.validity(self.chunks[row]).validity in (
                 Validity.EXPIRED,
                 Validity.NOT_YET,

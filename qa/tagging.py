@@ -20,7 +20,7 @@ import orjson
 from qa.chunking import Chunk
 from qa.roles import Attribute, Bound, Reading, read_clause
 
-TAGGER_VERSION = "10"
+TAGGER_VERSION = "12"
 """Bump when a lexicon or rule below changes: the tags file is then redone from the chunks."""
 
 TAGS = "tags.jsonl"
@@ -87,7 +87,12 @@ CATEGORIES: tuple[Category, ...] = (
     _c("制造业企业", E, 0.5, r"制造业企业|工业企业"),
     _c("企业研发机构", E, 0.6, r"企业研究院|企业技术中心|研发中心|企业研发机构"),
     _c("企业", E, 0.25, r"企业"),
-    _c("科研人员", P, 1.0, r"科研人员|科技人员|研究人员|科技成果完成人|高校院所|科研院所|高校和科研"),
+    _c(
+        "科研人员",
+        P,
+        1.0,
+        r"科研人员|科技人员|研究人员|研究员|教授|科技成果完成人|高校院所|科研院所|高校和科研",
+    ),
     _c("技术经纪人", P, 1.0, r"技术经纪|技术经理人"),
     _c("老年人", P, 1.0, r"老年|老人|养老|高龄|失能|失智|银发|一老"),
     _c("婴幼儿", P, 1.0, r"婴幼儿|托育|婴育|幼儿|0—[36]岁|3岁以下|学前|新生儿|出生缺陷"),
@@ -218,7 +223,6 @@ class Tags:
         places: cities a province-wide document names in its title, or its clause names, which it
             then applies to only (``同意桐庐县和金华市婺城区…的复函``).
         beneficiaries: categories the clause names.
-        title_beneficiaries: categories its document (or attached plan) names in the title.
         measures: kinds of measure it states.
         industries: industries it names.
         granted: whom it gives something to, as it names them (:mod:`qa.roles`).
@@ -231,7 +235,6 @@ class Tags:
     section: Section = Section.MEASURES
     places: list[str] = field(default_factory=list)
     beneficiaries: list[str] = field(default_factory=list)
-    title_beneficiaries: list[str] = field(default_factory=list)
     measures: list[str] = field(default_factory=list)
     industries: list[str] = field(default_factory=list)
     granted: list[str] = field(default_factory=list)
@@ -315,7 +318,6 @@ def tag_chunks(chunks: list[Chunk]) -> list[Tags]:
                 section=section,
                 places=(cities_named(c.doc_title) or cities_named(c.text)) if region == PROVINCE else [],
                 beneficiaries=categories_in(text),
-                title_beneficiaries=categories_in(c.part or c.doc_title),
                 measures=measures_in(c.text) if section != Section.BACKGROUND else [],
                 industries=industries_in(text),
                 granted=list(reading.beneficiaries),
