@@ -53,6 +53,7 @@ _RD_SHARE = re.compile(r"研发[^，。；,]{0,12}?(\d+(?:\.\d+)?)\s*[%％]")
 _RELATIVE = re.compile(r"父亲|母亲|父母|孩子|儿子|女儿|爷爷|奶奶|外公|外婆|配偶|丈夫|妻子|家里人|大孩子")
 """A sentence naming another person: the ages in it are not the profile's own."""
 _ORGANISATION = re.compile(r"(?:企业|公司|单位|机构|组织|主体|医院|学校|院所|高校|社|厂|店|站|平台|中心)$")
+"""The end of a party naming an organisation: what it is given is not a person's."""
 _OWN_AGE = re.compile(r"(?:我|本人)(?!们)[^，。；,]{0,6}?\d+\s*(?:周岁|岁)")
 _NEED = re.compile(r"想|希望|打算|准备|需要|担心|要|能不能|怎么|如何|申请|申报")
 _PART = re.compile(r"[^，。；,;！？!?]+")
