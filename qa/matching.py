@@ -261,16 +261,19 @@ def match_report(profile: Profile, matches: list[Match]) -> dict[str, object]:
     return {"profile": profile.describe(), "results": [m.to_dict() for m in matches]}
 
 
+def _strength(measures: list[str]) -> float:
+    """How concrete the most concrete of ``measures`` is (0 for none)."""
+    return max((MEASURE[m].strength for m in measures), default=0.0)
+
+
 def gives_line(text: str, categories: list[str]) -> str:
     """The sentence of a clause that best says what it gives or requires (the most concrete measure,
     then the one naming the profile's categories), without its 责任单位 note, cut to about 90
     characters."""
 
     def worth(sentence: str) -> float:
-        measures = measures_in(sentence)
-        strength = MEASURE[measures[0]].strength if measures else 0.0
         named = any(CATEGORY[c].pattern.search(sentence) for c in categories)
-        return strength + 0.5 * named
+        return _strength(measures_in(sentence)) + 0.5 * named
 
     sentences = [s for s in (_NOTE.sub("", s).strip() for s in _SENTENCE.findall(text)) if len(s) > 12]
     best = max(sentences, key=worth, default=text.strip())
@@ -330,7 +333,7 @@ def role_for(
         return None
     if concrete and not reading.penalty:
         return Role.GIVES, context
-    return (Role.REQUIRES if reading.penalty else Role.TARGET), context
+    return reading.role, context  # naming nobody: binds when it punishes, else a target or work item
 
 
 class Matcher:
@@ -347,15 +350,12 @@ class Matcher:
         self.rows = {c.chunk_id: i for i, c in enumerate(self.chunks)}
 
     @staticmethod
-    def applies_in(tags: Tags, profile: Profile) -> bool:
-        """Whether a clause's region covers the profile's."""
-        if not profile.in_province:
-            return False
-        if not profile.region:
-            return True
-        if tags.region == PROVINCE:
-            return not tags.places or profile.region in tags.places
-        return tags.region == profile.region
+    def names_place_of(tags: Tags, profile: Profile) -> bool:
+        """Whether a clause found within the profile's region (search keeps other cities' documents out)
+        applies there: a province-wide clause that names particular cities, only in those."""
+        return (
+            not (profile.region and tags.region == PROVINCE and tags.places) or profile.region in tags.places
+        )
 
     def candidates(self, profile: Profile) -> dict[int, float]:
         """Rows found by search for the profile's words (weight 1) and for each need (NEED_WEIGHT), its
@@ -391,7 +391,7 @@ class Matcher:
             if (
                 relevance < MIN_RELEVANCE
                 or tags.section == Section.BACKGROUND
-                or not self.applies_in(tags, profile)
+                or not self.names_place_of(tags, profile)
             ):
                 continue
             chunk = self.chunks[row]
@@ -402,7 +402,7 @@ class Matcher:
                 continue
             if tags.section == Section.IMPLEMENTATION:
                 role = (Role.TARGET, role[1])  # the government's arrangements for carrying a plan out
-            if in_force_only and self.retriever.validity(self.chunks[row]).validity in (
+            if in_force_only and self.retriever.validity(chunk).validity in (
                 Validity.EXPIRED,
                 Validity.NOT_YET,
             ):
@@ -447,7 +447,3 @@ class Matcher:
             validity=self.retriever.validity(chunk),
             region=tags.region,
         )
-
-
-def _strength(measures: list[str]) -> float:
-    return max((MEASURE[m].strength for m in measures), default=0.0)

@@ -201,9 +201,8 @@ def without_places(text: str) -> str:
 def main_city(text: str) -> str:
     """The Zhejiang city a text names most often, by its own name or its counties' (the first named
     among equals); else ''."""
-    found = sorted(_places(text))
-    counts = Counter(city for _, city in found)
-    return max(counts, key=lambda c: (counts[c], -next(i for i, x in found if x == c))) if found else ""
+    counts = Counter(city for _, city in sorted(_places(text)))  # in the order first named
+    return max(counts, key=counts.__getitem__, default="")
 
 
 def cities_named(text: str) -> list[str]:
