@@ -25,7 +25,7 @@ from qa.metadata import KINDS
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.store import Query, Ranker, Scope, Store, documents_of, history_rows, scope_rows, top_rows
 from qa.tables import CELL_SEP, ROW_SEP
-from qa.tagging import PROVINCE
+from qa.tagging import CITIES, PROVINCE
 from qa.validity import Status, parse_as_of, repeals, validity_of
 
 _ASKS_WHEN_IN_FORCE = re.compile(
@@ -104,6 +104,10 @@ def figure_coverage(parts: list[tuple[str, float]], weights: dict[str, float]) -
     )
     return best / total if total else 0.0
 
+
+ABOVE_SHARE = 0.5
+"""The share of the place lift that the documents issued above a named place get (a province's and the
+nation's apply in its cities too): a city's own document first, then those above it, then other cities'."""
 
 NAMED_SHARE = 0.5
 """Documents lifted by at least this share of the best-lifted one's lift are those a question names: the
@@ -227,14 +231,13 @@ class DocumentPrior:
     best one are lifted the less, in proportion: every plan shares the 十四五规划 of 省“十四五”规划纲要,
     the outline alone its 纲要. A question naming several documents lifts each by the name that names it
     best. Otherwise all its words count, with ``other_weight``.
-    A question that names one place (嘉兴) also lifts, by ``place_weight``, the documents issued there.
+    The one place a question names (嘉兴) is read apart, by :meth:`at_place`.
 
     Args:
         chunks: the index's chunks.
         named_weight: the lift of a fully named document.
         other_weight: the lift of a document whose names share about three distinctive bigrams with
             a question that names no document.
-        place_weight: the lift of the documents of the one place a question names.
     """
 
     def __init__(
@@ -242,11 +245,9 @@ class DocumentPrior:
         chunks: list[Chunk],
         named_weight: float = 1.2,
         other_weight: float = 0.2,
-        place_weight: float = 1.0,
     ) -> None:
         self.named_weight = named_weight
         self.other_weight = other_weight
-        self.place_weight = place_weight
         self.doc_keys, self.chunk_doc = documents_of(chunks)
         first = np.full(len(self.doc_keys), len(chunks), dtype=np.int64)
         np.minimum.at(first, self.chunk_doc, np.arange(len(chunks)))
@@ -274,10 +275,18 @@ class DocumentPrior:
             lift = np.max([self._lift(_ngrams(span), named=True) for span in spans], axis=0)
         else:
             lift = self._lift(_ngrams(query), named=False)
-        places = {p for p in self.places if p in query}
-        if len(places) == 1:
-            lift += self.place_weight * (self.doc_places == places.pop())
         return lift
+
+    def at_place(self, query: str) -> np.ndarray:
+        """Per document, how far it applies in the one place the question names: 1 when issued there,
+        ``ABOVE_SHARE`` when issued above it (the province of a Zhejiang city, the nation), else 0 (all 0
+        when the question names no place or several)."""
+        places = {p for p in self.places if p in query}
+        if len(places) != 1:
+            return np.zeros(len(self.docs))
+        place = places.pop()
+        above = ["", PROVINCE[:2]] if place in CITIES else [""]
+        return (self.doc_places == place) + ABOVE_SHARE * np.isin(self.doc_places, above)
 
     def _lift(self, grams: set[str], named: bool) -> np.ndarray:
         """Per document: ``named_weight`` (``other_weight`` for grams not from a name) times its share of
@@ -357,7 +366,8 @@ class Retriever:
         prior_weight: how much a question's words shared with a document's names lift its clauses
             (added to a fused score whose maximum is ``1 + dense_weight``; see :class:`DocumentPrior`).
         named_weight: how much a question that names a document (``商务“十四五”规划``) lifts it.
-        place_weight: how much a question that names one place (嘉兴) lifts the documents issued there.
+        place_weight: how much a question that names one place (嘉兴) lifts the documents issued there
+            (those issued above it, the province's and the nation's, get ``ABOVE_SHARE`` of it).
         figure_weight: how much a question asking for a figure (多少, 比例) lifts a clause that states one
             about the question's words (see :func:`figure_coverage`).
         penalty_weight: how much a question about a sanction (罚多少, 法律责任) lifts the clauses that
@@ -384,7 +394,8 @@ class Retriever:
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
         self.penalty_weight = penalty_weight
-        self.prior = DocumentPrior(index.chunks, named_weight, prior_weight, place_weight)
+        self.place_weight = place_weight
+        self.prior = DocumentPrior(index.chunks, named_weight, prior_weight)
         self.documents = DocumentTable(self.prior, [t.region for t in index.tags])
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = history_rows(index.chunks)
@@ -440,9 +451,12 @@ class Retriever:
             return self._hits(*self.index.top(ranker, q, k, scope))
         q = self.encode(query)
         doc_prior = self.prior.scores(query)
+        here = self.prior.at_place(query)
         scopes = [scope]
         # candidates from the whole index, and as many again from the documents the question names
-        named = (doc_prior >= NAMED_SHARE * doc_prior.max()) & (doc_prior > 0)
+        # (by their names or by the place they were issued in)
+        own = doc_prior + self.place_weight * (here == 1)
+        named = (own >= NAMED_SHARE * own.max()) & (own > 0)
         if named.any():
             in_scope = named if scope.documents is None else named & scope.documents
             if in_scope.any():
@@ -455,7 +469,7 @@ class Retriever:
         if not len(pool):
             return []
         dense, lexical = (self._pool_scores(r, q, pool, found[r]) for r in (Ranker.DENSE, Ranker.KEYWORD))
-        prior = doc_prior[self.prior.chunk_doc]
+        prior = (doc_prior + self.place_weight * here)[self.prior.chunk_doc]
         fused = np.full(len(self.index.chunks), -np.inf)
         fused[pool] = _scaled(lexical) + self.dense_weight * _scaled(dense) + prior[pool]
         if self.figure_weight and asks_figure(query):

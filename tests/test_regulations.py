@@ -199,6 +199,21 @@ def test_same_topic_regulations_of_several_cities(tmp_path: Path, capsys):
         assert (hit["doc_title"], hit["clause_path"]) == (f"{city}市电梯安全条例", "题注"), hit
 
 
+def test_a_city_named_prefers_the_provinces_rule_to_another_citys(tmp_path: Path, capsys):
+    """Asked about 杭州, the province's regulation (in force in 杭州) answers before 宁波's on the same
+    topic, and before an off-topic regulation that 杭州 issued."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("浙江省特种设备安全管理条例.md", "宁波市电梯安全条例(2020-10-10).md", HOUSING.name):
+        shutil.copy(ZJ / name, corpus / name)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "1", "--json"]
+    assert main(["search", "在杭州，电梯的日常维护保养应当由谁来做？", *args]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert hit["doc_title"] == "浙江省特种设备安全管理条例", hit
+    assert main(["search", "在宁波，电梯的日常维护保养应当由谁来做？", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["doc_title"] == "宁波市电梯安全条例"
+
+
 def test_is_penalty_reads_sanctions_not_duties():
     _, chunks = _read(HOUSING)
     assert is_penalty(_chunk(chunks, "第八章 法律责任 > 第四十九条").text)

@@ -13,7 +13,15 @@ from qa.cli import main
 from qa.config import Config
 from qa.lexical import tokenize
 from qa.pipeline import Pipeline, QuestionError
-from qa.retrieval import Filters, Mode, Retriever, figure_coverage, figure_parts, named_spans
+from qa.retrieval import (
+    ABOVE_SHARE,
+    Filters,
+    Mode,
+    Retriever,
+    figure_coverage,
+    figure_parts,
+    named_spans,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +87,10 @@ def test_a_question_naming_a_city_prefers_that_citys_documents(pipeline: Pipelin
     plain = Retriever(pipeline.index, pipeline.embedder, place_weight=0.0)
     assert plain.search(question, k=3)[0].chunk.issuer.startswith("浙江省")
     prior = pipeline.retriever.prior
-    assert prior.scores("嘉兴和浙江的高新区发展目标").max() < prior.place_weight  # two places: no place lift
+    here = prior.at_place(question)
+    for doc, level in zip(prior.docs, here, strict=True):  # the province's documents apply in 嘉兴 too
+        assert level == (1.0 if doc.issuer.startswith("嘉兴") else ABOVE_SHARE), doc.issuer
+    assert not prior.at_place("嘉兴和浙江的高新区发展目标").any()  # two places: no place lift
 
 
 def test_naming_a_doc_number_restricts_to_that_document(pipeline: Pipeline):
