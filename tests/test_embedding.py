@@ -270,6 +270,16 @@ def test_onnx_backend_gives_the_torch_vectors(
     assert embedder.encode_document([]).shape == (0, embedder.dim)
 
 
+def test_texts_batched_by_token_count_each_get_their_own_vector(built: Path, models_dir: Path) -> None:
+    """Batches of four, the texts sorted by tokens (digits and Latin letters take fewer tokens per
+    character than Chinese): each text still gets the vector it gets alone."""
+    small = Embedder(DEFAULT_EMBED_MODEL, models_dir, batch_size=4, threads=2)
+    texts = [*PASSAGES, UNRELATED, "2021-2025 GDP 5.5%", "短句", "长句" * 300, "第一条"]
+    alone = np.vstack([small.encode_document([t]) for t in texts])
+    cos = np.sum(small.encode_document(texts) * alone, axis=1)
+    assert cos.min() > 0.9999, cos
+
+
 @pytest.mark.slow
 def test_a_damaged_onnx_export_is_made_again(built: Path, tmp_path: Path, torch_embedder: Embedder) -> None:
     first = Embedder(str(built), tmp_path)
