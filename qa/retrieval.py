@@ -32,7 +32,9 @@ _ASKS_WHEN_IN_FORCE = re.compile(
     r"(施行|实施|生效|执行|有效期|废止).{0,8}(什么时候|哪天|何时|日期|多久|哪一天|到期)"
     r"|(什么时候|哪天|何时|哪一天|从哪).{0,10}(施行|实施|生效|执行|有效)"
 )
-"""A question about when a document takes effect or expires: its closing provision answers it."""
+"""A question about when something takes effect or expires: a closing provision answers it when the
+something is a document (:func:`names_a_document`), not a licence or an order it rules on."""
+_DOCUMENT_WORDS = re.compile(r"政策|文件|《[^》]+》")
 _ASKS_HISTORY = re.compile(r"通过|批准|修正|修订|修改|制定|颁布|公布|出台|沿革|历史")
 """A question about a document's history: only such a question is answered from its history lines."""
 
@@ -218,6 +220,12 @@ def _place(issuer: str) -> str:
 def named_spans(query: str) -> list[str]:
     """The parts of a question that name a document (empty when it names none)."""
     return _NAMED.findall(short_plan(query))
+
+
+def names_a_document(query: str) -> bool:
+    """Whether a question speaks of a document: names one by its kind, its 发文字号 or a 《title》, or says
+    政策 or 文件."""
+    return bool(named_spans(query) or DOC_NUMBER_ANYWHERE.search(query) or _DOCUMENT_WORDS.search(query))
 
 
 class DocumentPrior:
@@ -479,7 +487,7 @@ class Retriever:
             )
         if self.penalty_weight and _ASKS_PENALTY.search(query):
             fused[pool] += self.penalty_weight * self.penalty[pool]
-        if _ASKS_WHEN_IN_FORCE.search(query):
+        if _ASKS_WHEN_IN_FORCE.search(query) and names_a_document(query):
             # closing provisions outside the pool too: their document's lift
             closing = np.flatnonzero(self.closing & scope_rows(scope, self.prior.chunk_doc, self.history))
             fused[closing] = np.maximum(fused[closing], prior[closing]) + 1.0 + self.dense_weight

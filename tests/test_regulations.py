@@ -214,6 +214,23 @@ def test_a_city_named_prefers_the_provinces_rule_to_another_citys(tmp_path: Path
     assert json.loads(capsys.readouterr().out)["hits"][0]["doc_title"] == "宁波市电梯安全条例"
 
 
+def test_the_validity_of_an_order_is_read_from_its_article_not_from_closing_provisions(
+    tmp_path: Path, capsys
+):
+    """有效期 of a protection order is a rule of the law; 施行 of the law is its closing provision."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in (LAWS / "社会法" / "反家庭暴力法(2015-12-27).md", SCHOOL, WATER):
+        shutil.copy(path, corpus / path.name)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "1", "--json"]
+    assert main(["search", "法院发的人身安全保护令，有效期最长多久？", *args]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert hit["clause_path"] == "第四章 人身安全保护令 > 第三十条", hit
+    assert main(["search", "《浙江省水资源条例》从哪天起施行？", *args]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert hit["doc_title"] == "浙江省水资源条例" and is_closing(hit["text"]), hit
+
+
 def test_is_penalty_reads_sanctions_not_duties():
     _, chunks = _read(HOUSING)
     assert is_penalty(_chunk(chunks, "第八章 法律责任 > 第四十九条").text)
