@@ -116,6 +116,8 @@ _SAYS = {
 }
 """How a reply states each attribute: a figure (a bare 52.78 from a table's 比例(%) column is a rate),
 or for a body, a body."""
+_REFERENCE = re.compile(r"第\d+[编章节条款项]")
+"""A reference to a part of a document (第17条, in :func:`norm`'s form): a place in it, not a figure."""
 _PERIOD = re.compile(r"中期|近期|远期|远景|上半年|下半年|季度|十[一二三四五六七八九]五")
 """The periods a question may ask about besides years: a plan's stages and five-year periods, parts
 of a year."""
@@ -170,7 +172,7 @@ class Constraints:
         own document's year or a year its title names); a period none names (a five-year period is also
         named by a document of its years); a document none is in; an attribute asked that none states (no
         time limit in a clause asked for one), or, given the ``reply``, that the reply does not state (a
-        time limit asked and none given is not an answer)."""
+        time limit asked and none given is not an answer; 第十七条 is no figure)."""
         named = [_plain(_context(h)) for h in hits]
         missing = [p for p in self.places if not any(p in context for context in named)]
         missing += [y for y in self.years if not any(_dated(h, y) for h in hits)]
@@ -179,7 +181,7 @@ class Constraints:
         ]
         missing += [d for d in self.documents if not any(d in _document_names(h) for h in hits)]
         if self.attribute:
-            unsaid = reply is not None and not _SAYS[self.attribute].search(norm(reply))
+            unsaid = reply is not None and not _SAYS[self.attribute].search(_REFERENCE.sub("", norm(reply)))
             if unsaid or not any(_STATES[self.attribute].search(norm(h.chunk.text)) for h in hits):
                 missing.append(self.attribute.value)
         return missing

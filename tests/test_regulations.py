@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from qa.answerability import Constraints
 from qa.chunking import Chunk, chunk_document, is_closing
 from qa.cli import main
 from qa.config import ROOT
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
-from qa.retrieval import is_penalty
+from qa.retrieval import Hit, is_penalty
 from qa.validity import Validity, validity_of
 
 LAWS = ROOT.parent / "shared" / "corpus-laws"
@@ -229,6 +230,17 @@ def test_the_validity_of_an_order_is_read_from_its_article_not_from_closing_prov
     assert main(["search", "《浙江省水资源条例》从哪天起施行？", *args]) == 0
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert hit["doc_title"] == "浙江省水资源条例" and is_closing(hit["text"]), hit
+
+
+def test_a_reply_naming_only_the_article_states_no_time_limit():
+    """金华's article on trapped passengers states a time (24 hours on duty), not how soon the maintainer
+    must arrive: a reply giving 第十七条 and no time gives no time limit."""
+    _, chunks = _read(ZJ / "金华市电梯安全条例(2017-10-25).md")
+    hits = [Hit(1, 1.0, next(c for c in chunks if "困人" in c.text and "小时" in c.text))]
+    asked = Constraints.of("金华的电梯把人困住了，维保单位要在多少分钟内赶到现场？")
+    assert asked.unmet(hits) == []  # the clause states a time
+    assert asked.unmet(hits, "根据第三章第十七条，维保单位接到报告后在规定时间内抵达现场") == ["时限"]
+    assert asked.unmet(hits, "维保单位应当在三十分钟内抵达现场") == []
 
 
 def test_is_penalty_reads_sanctions_not_duties():
