@@ -32,6 +32,8 @@ _QUOTED = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
 YEAR = re.compile(r"((?:19|20)\d\d)年")
+_AMENDED = re.compile(r"((?:19|20)\d\d)年(?:的|那次)?(?:修正|修订|修改)")
+"""A year a question says a document was amended in (2022年修正后): the document must have been."""
 
 
 _LEVEL = re.compile(r"(国家|省|市|县|区)级")
@@ -138,6 +140,7 @@ class Constraints:
     periods: tuple[str, ...] = ()
     documents: tuple[str, ...] = ()  # 发文字号 and 《titles》, plain
     attribute: Attribute | None = None
+    amended: tuple[str, ...] = ()  # years of an amendment the question speaks of
 
     @classmethod
     def of(cls, question: str) -> Constraints:
@@ -147,12 +150,14 @@ class Constraints:
             None if YES_NO.search(question) else next((a for a, p in _ASKS.items() if p.search(text)), None)
         )
         numbers = [normalize_doc_number(m.group()) for m in DOC_NUMBER_ANYWHERE.finditer(text)]
+        amended = tuple(dict.fromkeys(_AMENDED.findall(text)))
         return cls(
             tuple(anchors(question)),
-            tuple(dict.fromkeys(YEAR.findall(text))),
+            tuple(y for y in dict.fromkeys(YEAR.findall(text)) if y not in amended),
             tuple(dict.fromkeys(_PERIOD.findall(short_plan(question)))),
             tuple(dict.fromkeys([*numbers, *(_title(t) for t in _TITLE.findall(question))])),
             asks,
+            amended,
         )
 
     def filled(self, other: Constraints) -> Constraints:
@@ -163,13 +168,14 @@ class Constraints:
         )
 
     def _fields(self) -> tuple[object, ...]:
-        return self.places, self.years, self.periods, self.documents, self.attribute
+        return self.places, self.years, self.periods, self.documents, self.attribute, self.amended
 
     def unmet(self, hits: list[Hit], reply: str | None = None) -> list[str]:
         """The constraints that none of the passages states (with its document's title, issuer and date
         and its clause path): a place or quoted term none names; a year none dates its wording to (a
         passage naming no year in its wording or clause path does not date it, nor does one naming its
-        own document's year or a year its title names); a period none names (a five-year period is also
+        own document's year or a year its title names); an amendment of a year that no passage's document
+        had as its latest; a period none names (a five-year period is also
         named by a document of its years); a document none is in; an attribute asked that none states (no
         time limit in a clause asked for one), or, given the ``reply``, that the reply does not state (a
         time limit asked and none given is not an answer; 第十七条 is no figure)."""
@@ -180,6 +186,9 @@ class Constraints:
             p for p in self.periods if not any(p in named[i] or _issued_in(h, p) for i, h in enumerate(hits))
         ]
         missing += [d for d in self.documents if not any(d in _document_names(h) for h in hits)]
+        missing += [
+            f"{y}年修正" for y in self.amended if not any(h.chunk.amended_date[:4] == y for h in hits)
+        ]
         if self.attribute:
             unsaid = reply is not None and not _SAYS[self.attribute].search(_REFERENCE.sub("", norm(reply)))
             if unsaid or not any(_STATES[self.attribute].search(norm(h.chunk.text)) for h in hits):

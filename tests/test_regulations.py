@@ -243,6 +243,16 @@ def test_a_reply_naming_only_the_article_states_no_time_limit():
     assert asked.unmet(hits, "维保单位应当在三十分钟内抵达现场") == []
 
 
+def test_a_question_on_an_amendment_of_a_year_needs_a_document_amended_then():
+    """宁波's school-safety regulation was last amended in 2020; 舟山's greening regulation never was."""
+    _, school = _read(SCHOOL)
+    _, greening = _read(ZJ / "舟山市城市绿化条例(2018-04-16).md")
+    asked = Constraints.of("《宁波市学校安全条例》2020年修正后，对学校安全有什么规定？")
+    assert asked.unmet([Hit(1, 1.0, school[5])]) == []
+    asked = Constraints.of("《舟山市城市绿化条例》2022年修正后，绿地率指标是多少？")
+    assert asked.unmet([Hit(1, 1.0, next(c for c in greening if "绿地率" in c.text))]) == ["2022年修正"]
+
+
 def test_is_penalty_reads_sanctions_not_duties():
     _, chunks = _read(HOUSING)
     assert is_penalty(_chunk(chunks, "第八章 法律责任 > 第四十九条").text)
