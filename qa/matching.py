@@ -54,6 +54,11 @@ _RELATIVE = re.compile(r"父亲|母亲|父母|孩子|儿子|女儿|爷爷|奶奶
 """A sentence naming another person: the ages in it are not the profile's own."""
 _ORGANISATION = re.compile(r"(?:企业|公司|单位|机构|组织|主体|医院|学校|院所|高校|社|厂|店|站|平台|中心)$")
 """The end of a party naming an organisation: what it is given is not a person's."""
+_PEOPLE = re.compile(
+    r"(?:个人|自然人|残疾人|老年人|未成年人|人员|群体|群众|居民|公民|市民|老人|儿童|婴幼儿|妇女|女性|青年|少年|"
+    r"学生|子女|父母|家庭|家属|患者|劳动者|消费者|志愿者)$"
+)
+"""The end of a party naming people: what they are given is not an organisation's."""
 _OWN_AGE = re.compile(r"(?:我|本人)(?!们)[^，。；,]{0,6}?\d+\s*(?:周岁|岁)")
 _NEED = re.compile(r"想|希望|打算|准备|需要|担心|要|能不能|怎么|如何|申请|申报")
 _PART = re.compile(r"[^，。；,;！？!?]+")
@@ -308,6 +313,8 @@ def fit(party: str, profile: Profile, reading: Reading) -> Fit:
         return Fit.OTHER
     if profile.kind == Kind.PERSON and _ORGANISATION.search(party):
         return Fit.OTHER  # what an organisation gets is not a person's
+    if profile.kind == Kind.ENTERPRISE and _PEOPLE.search(party):
+        return Fit.OTHER  # nor what people get an organisation's
     return Fit.GENERIC
 
 

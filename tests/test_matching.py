@@ -147,6 +147,16 @@ def test_thresholds_are_read_from_clauses_and_profiles():
     assert person.needs == ["想找社区照护"]
 
 
+def test_what_people_are_given_is_not_an_organisations_and_the_other_way_round():
+    firm = Profile.parse("宁波的一家婚庆公司，想了解燃放烟花爆竹的规定")
+    person = Profile.parse("我是宁波的居民，想了解燃放烟花爆竹的规定")
+    people = read_clause("驾驶员应当对老、弱、病、残、孕等特殊群体优先服务。")
+    assert role_for(people, person) == (Role.GIVES, Fit.GENERIC)
+    assert role_for(people, firm) == (Role.REQUIRES, Fit.GENERIC)  # binds a driver, gives the firm nothing
+    organisations = read_clause("对符合条件的企业给予一次性奖励。")
+    assert role_for(organisations, firm)[0] == Role.GIVES and role_for(organisations, person) is None
+
+
 @pytest.mark.slow
 def test_a_clause_naming_nobody_concerns_the_group_its_plan_is_for(pipeline: Pipeline):
     matches = _match(pipeline, "杭州一位70岁的老人，想了解养老服务", k=20)
