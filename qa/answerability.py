@@ -175,10 +175,10 @@ class Constraints:
         and its clause path): a place or quoted term none names; a year none dates its wording to (a
         passage naming no year in its wording or clause path does not date it, nor does one naming its
         own document's year or a year its title names); an amendment of a year that no passage's document
-        had as its latest; a period none names (a five-year period is also
-        named by a document of its years); a document none is in; an attribute asked that none states (no
-        time limit in a clause asked for one), or, given the ``reply``, that the reply does not state (a
-        time limit asked and none given is not an answer; 第十七条 is no figure)."""
+        had as its latest; a period none names (a five-year period is also named by a document of its
+        years); a document none is in; an attribute asked that none states (no time limit in a clause
+        asked for one), or, given the ``reply``, that the reply does not state (a time limit asked and
+        none given is not an answer; 第十七条 is no figure)."""
         named = [_plain(_context(h)) for h in hits]
         missing = [p for p in self.places if not any(p in context for context in named)]
         missing += [y for y in self.years if not any(_dated(h, y) for h in hits)]

@@ -293,7 +293,7 @@ class DocumentPrior:
         if len(places) != 1:
             return np.zeros(len(self.docs))
         place = places.pop()
-        above = ["", PROVINCE[:2]] if place in CITIES else [""]
+        above = ["", _place(PROVINCE)] if place in CITIES else [""]
         return (self.doc_places == place) + ABOVE_SHARE * np.isin(self.doc_places, above)
 
     def _lift(self, grams: set[str], named: bool) -> np.ndarray:
