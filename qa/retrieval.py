@@ -22,6 +22,7 @@ from qa.chunking import PATH_SEP, Chunk, is_closing
 from qa.embedding import Embedder
 from qa.lexical import normalize
 from qa.metadata import KINDS
+from qa.numerals import arabic_numerals
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.store import Query, Ranker, Scope, Store, documents_of, history_rows, scope_rows, top_rows
 from qa.tables import CELL_SEP, ROW_SEP
@@ -51,12 +52,15 @@ def is_penalty(text: str) -> bool:
     return bool(_PENALTY.search(text))
 
 
-_ASKS_FIGURE = re.compile(r"多少|几[个项家所条名次倍万千百]|比例|比重|占比|多大|多高|多长|目标是|达到")
+_ASKS_FIGURE = re.compile(
+    r"多少|几[个项家所条名次倍万千百天日周月年岁]|多久|比例|比重|占比|多大|多高|多长|目标是|达到"
+)
 """A question asking for a figure: an amount, a share, a target."""
 _FIGURE = re.compile(r"\d|分之|[两一二三四五六七八九十百千]+[倍成]|翻一?番")
 _PLAN_NUMBER = r"十[一二三四五]五"
-_NOT_FIGURE = re.compile(rf"(?:19|20)\d\d年?|{_PLAN_NUMBER}")
-"""Years and plan names (十四五) are not the figures a question asks for."""
+_NOT_FIGURE = re.compile(rf"(?:19|20)\d\d年?|{_PLAN_NUMBER}|第\d+[编章节条款项]")
+"""Years, plan names (十四五) and references to a part of a document (第11条) are not the figures a
+question asks for."""
 _QUESTION_NUMBER = re.compile(rf"\d|{_PLAN_NUMBER}")
 """A question's own numbers (2025, 十四五) are not the subject of the figure it asks for."""
 _CLAUSE = re.compile(r"[,。;!?]")
@@ -71,9 +75,9 @@ def asks_figure(question: str) -> bool:
 
 
 def states_figure(text: str) -> bool:
-    """Whether ``text`` (normalized) states a figure: digits, a fraction (三分之二), a multiple (两倍); not a
-    year or a plan name."""
-    return bool(_FIGURE.search(_NOT_FIGURE.sub("", text)))
+    """Whether ``text`` (normalized) states a figure in either script: digits, 十五日, a fraction
+    (三分之二), a multiple (两倍); not a year, a plan name or a reference to a clause (第十一条)."""
+    return bool(_FIGURE.search(_NOT_FIGURE.sub("", arabic_numerals(text))))
 
 
 def figure_parts(text: str, cited: str = "", sentence_share: float = 0.5) -> list[tuple[str, float]]:
@@ -408,7 +412,7 @@ class Retriever:
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = history_rows(index.chunks)
         self.penalty = np.array([is_penalty(c.text) for c in index.chunks], dtype=bool)
-        self._figures: dict[int, list[tuple[str, float]]] = {}
+        self._figures: dict[tuple[int, bool], list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
         self.repealed = repeals(index.chunks)
         self._status: dict[tuple[str, str, str], Status] = {}
@@ -439,12 +443,14 @@ class Retriever:
             return Scope(documents, with_history=bool(_ASKS_HISTORY.search(query)))
         return Scope(documents)
 
-    def figures(self, row: int) -> list[tuple[str, float]]:
-        """The :func:`figure_parts` of the passage in ``row`` (read once, when first asked for)."""
-        if row not in self._figures:
+    def figures(self, row: int, penalty: bool = False) -> list[tuple[str, float]]:
+        """The :func:`figure_parts` of the passage in ``row`` (read once, when first asked for), with the
+        wording it cites when the question asks what a breach costs (``penalty``): a fine is a figure about
+        the act it punishes, not about the rule that act breaks."""
+        if (row, penalty) not in self._figures:
             chunk = self.index.chunks[row]
-            self._figures[row] = figure_parts(chunk.text, chunk.cited)
-        return self._figures[row]
+            self._figures[row, penalty] = figure_parts(chunk.text, chunk.cited if penalty else "")
+        return self._figures[row, penalty]
 
     def search(
         self, query: str, k: int = 10, mode: Mode = Mode.HYBRID, filters: Filters | None = None
@@ -480,12 +486,13 @@ class Retriever:
         prior = (doc_prior + self.place_weight * here)[self.prior.chunk_doc]
         fused = np.full(len(self.index.chunks), -np.inf)
         fused[pool] = _scaled(lexical) + self.dense_weight * _scaled(dense) + prior[pool]
+        penalty = bool(_ASKS_PENALTY.search(query))
         if self.figure_weight and asks_figure(query):
             weights = self._subject_weights(query)
             fused[pool] += self.figure_weight * np.array(
-                [figure_coverage(self.figures(i), weights) for i in pool]
+                [figure_coverage(self.figures(i, penalty), weights) for i in pool]
             )
-        if self.penalty_weight and _ASKS_PENALTY.search(query):
+        if self.penalty_weight and penalty:
             fused[pool] += self.penalty_weight * self.penalty[pool]
         if _ASKS_WHEN_IN_FORCE.search(query) and names_a_document(query):
             # closing provisions outside the pool too: their document's lift
@@ -511,8 +518,8 @@ class Retriever:
 
     def figure_fit(self, query: str, chunks: list[Chunk]) -> list[float]:
         """How much of the question each chunk states a figure about (:func:`figure_coverage`)."""
-        weights = self._subject_weights(query)
-        return [figure_coverage(figure_parts(c.text, c.cited), weights) for c in chunks]
+        weights, penalty = self._subject_weights(query), bool(_ASKS_PENALTY.search(query))
+        return [figure_coverage(figure_parts(c.text, c.cited if penalty else ""), weights) for c in chunks]
 
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         chunks = self.index.chunks

@@ -319,3 +319,18 @@ def test_a_volunteer_gets_the_articles_of_their_own_citys_regulation(tmp_path: P
     first = matches[0]
     assert "志愿" in first.chunk.text and first.why.startswith("给予")
     assert pipeline.matcher.tags[pipeline.matcher.rows[first.chunk.chunk_id]].reading.role == Role.GIVES
+
+
+def test_figures_in_chinese_numerals_answer_a_question_asking_for_one(tmp_path: Path, capsys):
+    """A question asking for a time limit or a size finds the article stating it in Chinese numerals
+    (十五个工作日); a penalty article citing that article states fines, not the size it asks for."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("衢州市市区电动自行车管理规定(2016-12-12).md", "宁波市大气污染防治条例(2016-06-08).md"):
+        shutil.copy(ZJ / name, corpus / name)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "1", "--json"]
+    assert main(["search", "衢州市区的电动自行车买回来以后，几个工作日内必须申请登记？", *args]) == 0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["clause_path"] == "第十一条"
+    assert main(["search", "宁波每小时多少蒸吨以下的高污染燃料锅炉要限期淘汰？", *args]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert hit["clause_path"].endswith("第二十五条"), hit

@@ -21,6 +21,7 @@ from qa.retrieval import (
     figure_coverage,
     figure_parts,
     named_spans,
+    states_figure,
 )
 
 
@@ -188,3 +189,10 @@ def test_cli_search_json_and_batch_contract(tmp_path, capsys):
 def test_cli_empty_question_exits_with_message(capsys):
     assert main(["search", "  "]) == 2
     assert "问题为空" in capsys.readouterr().err
+
+
+def test_figures_are_read_in_either_script_and_clause_references_are_none():
+    assert states_figure("所有人应当自购买之日起十五个工作日内申请登记")
+    assert states_figure("经三分之二以上委员同意")
+    assert not states_figure("依照本条例第二十一条的规定")
+    assert not states_figure("“十四五”时期统一部署")
