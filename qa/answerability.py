@@ -106,7 +106,10 @@ _STATES = {
     Attribute.AMOUNT: re.compile(r"\d+(?:\.\d+)?(?:万|亿)?元"),
     Attribute.RATE: re.compile(r"[%‰]|\d+/\d+|\d+成|\d+倍|百分点"),
     Attribute.DATE: re.compile(r"\d{4}年|\d+月\d+日|之日|\d+个?(?:工作日|日|天|月)"),
-    Attribute.BODY: re.compile(r"部门|机关|[厅局委办]|委员会|政府|机构|中心|单位|法院|检察院|协会|组织"),
+    Attribute.BODY: re.compile(
+        r"部门|机关|[厅局委办]|委员会|政府|机构|中心|单位|法院|检察院|协会|组织|主任|负责人"
+        r"|(?<!城)[省市县区乡镇村]长(?![期效远久度])"
+    ),
 }
 """How a passage (in :func:`norm`'s form, figures in Arabic numerals) states each attribute."""
 _SAYS = {

@@ -334,3 +334,14 @@ def test_figures_in_chinese_numerals_answer_a_question_asking_for_one(tmp_path: 
     assert main(["search", "宁波每小时多少蒸吨以下的高污染燃料锅炉要限期淘汰？", *args]) == 0
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert hit["clause_path"].endswith("第二十五条"), hit
+
+
+def test_an_office_holder_answers_a_question_asking_who():
+    """温州's honorary citizens' certificates are signed by the mayor: a reply naming the 市长 names who;
+    one naming nobody does not."""
+    _, chunks = _read(ZJ / "温州市荣誉市民条例(2020-08-07).md")
+    hits = [Hit(1, 1.0, next(c for c in chunks if "签署" in c.text))]
+    asked = Constraints.of("温州授予荣誉市民的证书，由谁签发？")
+    assert asked.unmet(hits) == []
+    assert asked.unmet(hits, "证书由市长签署。[1]") == []
+    assert asked.unmet(hits, "证书统一制作，按规定签署。[1]") == ["部门"]
