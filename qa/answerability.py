@@ -12,7 +12,7 @@ from enum import Enum
 
 import jieba.posseg
 
-from qa.figures import norm, number_in, sentences
+from qa.figures import REFERENCE, norm, number_in, sentences
 from qa.lexical import normalize, tokenize
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.replies import YES_NO
@@ -121,8 +121,6 @@ _SAYS = {
 }
 """How a reply states each attribute: a figure (a bare 52.78 from a table's 比例(%) column is a rate),
 or for a body, a body."""
-_REFERENCE = re.compile(r"第\d+[编章节条款项]")
-"""A reference to a part of a document (第17条, in :func:`norm`'s form): a place in it, not a figure."""
 _PERIOD = re.compile(r"中期|近期|远期|远景|上半年|下半年|季度|十[一二三四五六七八九]五")
 """The periods a question may ask about besides years: a plan's stages and five-year periods, parts
 of a year."""
@@ -193,7 +191,7 @@ class Constraints:
             f"{y}年修正" for y in self.amended if not any(h.chunk.amended_date[:4] == y for h in hits)
         ]
         if self.attribute:
-            unsaid = reply is not None and not _SAYS[self.attribute].search(_REFERENCE.sub("", norm(reply)))
+            unsaid = reply is not None and not _SAYS[self.attribute].search(REFERENCE.sub("", norm(reply)))
             if unsaid or not any(_STATES[self.attribute].search(norm(h.chunk.text)) for h in hits):
                 missing.append(self.attribute.value)
         return missing

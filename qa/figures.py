@@ -31,6 +31,10 @@ _UNIT = re.compile(
 another figure. Counting words (人, 名, 个, 家) are left out: 1.2 名 医师 is the passage's 1.2 人."""
 
 
+REFERENCE = re.compile(r"第\d+[编章节条款项]")
+"""A reference to a part of a document (第17条, in :func:`norm`'s form): a place in it, not a figure."""
+
+
 _LIST_NUMBER = re.compile(r"^\s*(?:\d{1,2}[.、．]|[(（]\d{1,2}[)）])(?!\d)")
 """The number of a list item (``1.``, ``2、``, ``(3)``) that starts a line: not a claim."""
 

@@ -20,6 +20,7 @@ from scipy import sparse
 
 from qa.chunking import PATH_SEP, Chunk, is_closing
 from qa.embedding import Embedder
+from qa.figures import REFERENCE
 from qa.lexical import normalize
 from qa.metadata import KINDS
 from qa.numerals import arabic_numerals
@@ -58,7 +59,7 @@ _ASKS_FIGURE = re.compile(
 """A question asking for a figure: an amount, a share, a target."""
 _FIGURE = re.compile(r"\d|分之|[两一二三四五六七八九十百千]+[倍成]|翻一?番")
 _PLAN_NUMBER = r"十[一二三四五]五"
-_NOT_FIGURE = re.compile(rf"(?:19|20)\d\d年?|{_PLAN_NUMBER}|第\d+[编章节条款项]")
+_NOT_FIGURE = re.compile(rf"(?:19|20)\d\d年?|{_PLAN_NUMBER}|{REFERENCE.pattern}")
 """Years, plan names (十四五) and references to a part of a document (第11条) are not the figures a
 question asks for."""
 _QUESTION_NUMBER = re.compile(rf"\d|{_PLAN_NUMBER}")
