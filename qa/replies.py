@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from qa.figures import MARKER, bigrams, claims, markers, norm, number_in, sentences, unmarked
+from qa.figures import MARKER, REFERENCE, bigrams, claims, markers, norm, number_in, sentences, unmarked
 from qa.parsing import DOC_NUMBER_ANYWHERE
 from qa.prompting import INSTRUCTION
 
@@ -144,14 +144,23 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         support = {n: len(content & wording[n - 1]) for n in given}
         fit = {n: (support[n], len(asked & wording[n - 1])) for n in given}
         misplaced = bool(figures) and not set(own) & set(stating)
-        if misplaced and stating and stated:
+        articles = REFERENCE.findall(norm(bare))
+        rest = claims(REFERENCE.sub("", norm(bare)), question) if articles else []
+        named = [
+            n
+            for n in given
+            if _article(normalised[n - 1]) in articles and all(number_in(x, normalised[n - 1]) for x in rest)
+        ]
+        if named:  # it names the article it cites (stating its other figures)
+            statement = statement if set(own) & set(named) else _recite(statement, named[0])
+        elif misplaced and stating and stated:
             statement = _recite(statement, max(stating, key=fit.__getitem__))
         elif figures and not misplaced and invalid and fallback and not markers(statement):
             statement = _recite(statement, fallback[0])  # its marker named no given passage
         elif misplaced and not stating:
             unsupported.append(statement.strip())
         vouched += markers(statement)  # as written, or moved to the passage stating its figures
-        if stated and stating and not misplaced:
+        if stated and stating and not misplaced and not named:
             best, held = max(stating, key=fit.__getitem__), max(support[n] for n in stated)
             if support[best] >= max(2 * held, held + RECITE_MARGIN):
                 statement = _recite(statement, best)
@@ -184,6 +193,17 @@ def _statements(text: str) -> list[tuple[int, int]]:
         else:
             spans.append((start, end))
     return spans
+
+
+_ARTICLE = re.compile(r"(?:第\d+[编章节][^第]{0,24})?(第\d+条)")
+"""The article a passage (in :func:`norm`'s form) is: the 第N条 it starts with, after its chapter's
+heading."""
+
+
+def _article(passage: str) -> str:
+    """The article ``passage`` is (``第13条``), or '' for a passage that is no article."""
+    match = _ARTICLE.match(passage)
+    return match.group(1) if match else ""
 
 
 def _recite(statement: str, n: int) -> str:

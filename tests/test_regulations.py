@@ -17,6 +17,7 @@ from qa.cli import main
 from qa.config import ROOT
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
+from qa.replies import check_reply
 from qa.retrieval import Hit, is_penalty
 from qa.validity import Validity, validity_of
 
@@ -345,3 +346,16 @@ def test_an_office_holder_answers_a_question_asking_who():
     assert asked.unmet(hits) == []
     assert asked.unmet(hits, "证书由市长签署。[1]") == []
     assert asked.unmet(hits, "证书统一制作，按规定签署。[1]") == ["部门"]
+
+
+def test_a_reply_naming_an_article_is_cited_to_that_article():
+    """A statement naming 第二十五条 is cited to the given passage that is 第二十五条, not to the penalty
+    article that cites 第二十五条第一款 and so holds all its numbers."""
+    _, chunks = _read(ZJ / "浙江省河道管理条例(2020-11-27).md")
+    rule = _chunk(chunks, "第三章 河道保护 > 第二十五条")
+    penalty = next(c for c in chunks if "违反本条例第二十五条" in c.text)
+    question = "《浙江省河道管理条例》哪一条规定河道管理范围内不准建住宅？"
+    reply = "《浙江省河道管理条例》第二十五条第一款规定了禁止建设住宅。[1]"
+    assert check_reply(reply, [rule.text, penalty.text], question).cited == [1]
+    assert check_reply(reply.replace("[1]", "[2]"), [rule.text, penalty.text], question).cited == [1]
+    assert check_reply(reply, [penalty.text, rule.text], question).cited == [2]
