@@ -62,7 +62,7 @@ YES_NO = re.compile(r"吗\s*[?？]|吗\s*$|是否|能不能|可不可以|要不�
 
 RECITE_MARGIN = 4
 """A statement moves to another passage when that one holds at least twice as many and this many more
-of its wording's bigrams than the passage it cites."""
+of its wording's bigrams than the passage it cites (or as many, and more of the question's)."""
 
 
 def renumber(text: str, numbers: Mapping[int, int]) -> str:
@@ -112,9 +112,10 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     unsupported. One whose only marker names no given passage (a table row's 序号 copied as one:
     平时保持在85%以上[7]) is cited to the passage stating its figures. A statement is also re-cited when
     another passage that states its figures holds clearly more of its own wording (the words not taken
-    from the question) than the one it cites: the model often cites the first passage for what the second
-    says. When the reply cites nothing, the passage that states most of its figures (then shares most
-    wording) counts as cited.
+    from the question) than the one it cites, or as much of it and more of the question's words: the
+    model often cites the first passage for what the second says (a penalty article for the rule it
+    enforces, in the same words). When the reply cites nothing, the passage that states most of its
+    figures (then shares most wording) counts as cited.
     """
     given = range(1, len(passages) + 1)
     invalid = [n for n in markers(reply) if n not in given]
@@ -162,7 +163,10 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         vouched += markers(statement)  # as written, or moved to the passage stating its figures
         if stated and stating and not misplaced and not named:
             best, held = max(stating, key=fit.__getitem__), max(support[n] for n in stated)
-            if support[best] >= max(2 * held, held + RECITE_MARGIN):
+            held_q = max(fit[n][1] for n in stated)
+            if support[best] >= max(2 * held, held + RECITE_MARGIN) or (
+                support[best] >= held and fit[best][1] > held_q
+            ):
                 statement = _recite(statement, best)
         pieces += [text[last:start], statement]
         last = end

@@ -359,3 +359,15 @@ def test_a_reply_naming_an_article_is_cited_to_that_article():
     assert check_reply(reply, [rule.text, penalty.text], question).cited == [1]
     assert check_reply(reply.replace("[1]", "[2]"), [rule.text, penalty.text], question).cited == [1]
     assert check_reply(reply, [penalty.text, rule.text], question).cited == [2]
+
+
+def test_a_statement_in_the_words_of_two_articles_is_cited_to_the_one_on_the_question():
+    """The penalty article repeats the department of the rule it enforces: a reply citing it for who
+    approves felling is cited to the rule, which holds more of the question's words."""
+    _, chunks = _read(LAWS / "行政法规" / "城市绿化条例(2017-03-01).md")
+    rule = next(c for c in chunks if "砍伐城市树木，必须" in c.text)
+    penalty = _chunk(chunks, "第四章 罚则 > 第二十六条")
+    question = "按《城市绿化条例》，砍伐城市里的树木要经过哪个部门批准？"
+    reply = "必须经城市人民政府城市绿化行政主管部门批准。[2]"
+    assert check_reply(reply, [rule.text, penalty.text], question).cited == [1]
+    assert check_reply(reply.replace("[2]", "[1]"), [rule.text, penalty.text], question).cited == [1]
