@@ -50,6 +50,8 @@ class Config:
             about its subject.
         penalty_weight: how much a question about a sanction (罚多少, 法律责任) lifts the clauses that
             impose one.
+        expand: search by keyword also for the documents' words nearest (by the embedding model) to the
+            question's words that no passage uses (司机 -> 驾驶员; see :mod:`qa.expansion`).
         max_question_chars: longer questions are refused with a message.
         threads: CPU threads for torch and faiss.
         query_int8: encode questions with the embedding model's linear layers in int8 (torch; about twice
@@ -99,6 +101,7 @@ class Config:
     place_weight: float = 1.0
     figure_weight: float = 0.9
     penalty_weight: float = 0.5
+    expand: bool = True
     max_question_chars: int = 500
     threads: int = 2
     query_int8: bool = False

@@ -14,7 +14,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Container, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +28,7 @@ from scipy import sparse
 from qa.chunking import CHUNKER_VERSION, Chunk, chunk_documents, unique_ids
 from qa.config import Config
 from qa.embedding import Embedder
+from qa.expansion import THESAURUS, load_thesaurus
 from qa.lexical import KEYWORD_VERSION, BM25Index, count_tokens, tokenize
 from qa.models import sha256_file
 from qa.parsing import CorpusError, corpus_files, read_source, source_name
@@ -71,7 +72,7 @@ class Index:
         return faiss.rev_swig_ptr(faiss.downcast_index(self.dense).get_xb(), n * dim).reshape(n, dim)
 
     @property
-    def vocabulary(self) -> Container[str]:
+    def vocabulary(self) -> Mapping[str, int]:
         return self.bm25.vocabulary
 
     def term_weights(self, query: str) -> dict[str, float]:
@@ -151,11 +152,12 @@ def index_settings(config: Config, model_id: str) -> dict[str, object]:
 
 
 def _files_digest(folder: Path) -> dict[str, str]:
-    """Hashes of the index files; the tags file is left out: it checks itself against the chunks and
-    is redone without re-embedding when the tagger changes (see :mod:`qa.tagging`)."""
+    """Hashes of the index files; the tags and the thesaurus are left out: they check themselves against
+    the chunks and the vocabulary and are redone without re-embedding the passages (see :mod:`qa.tagging`,
+    :mod:`qa.expansion`)."""
     out = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name not in (MANIFEST, TAGS):
+        if path.is_file() and path.name not in (MANIFEST, TAGS, THESAURUS):
             out[str(path.relative_to(folder))] = sha256_file(path)
     return out
 
@@ -244,6 +246,12 @@ def _update(config: Config, embedder: Embedder, progress: bool, rebuild: bool) -
     bm25.save(tmp / BM25_DIR)
     save_tags(tmp, chunks, tags)
     timings["write_s"] = time.perf_counter() - t
+    if config.expand:
+        t = time.perf_counter()
+        if (target / THESAURUS).is_file():  # its words' vectors are reused
+            shutil.copy(target / THESAURUS, tmp / THESAURUS)
+        load_thesaurus(tmp / THESAURUS, bm25.vocabulary, embedder)
+        timings["thesaurus_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - start
     manifest = {
         **index_settings(config, embedder.model_id),

@@ -8,7 +8,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Container
+from functools import cached_property
 from pathlib import Path
 
 import jieba
@@ -123,10 +123,10 @@ class BM25Index:
         """How many texts are indexed."""
         return self._n
 
-    @property
-    def vocabulary(self) -> Container[str]:
-        """The tokens that the indexed texts use."""
-        return self._ids
+    @cached_property
+    def vocabulary(self) -> dict[str, int]:
+        """The tokens that the indexed texts use, each with how many texts hold it."""
+        return {t: int(n) for t, n in zip(self.vocab, self._df, strict=True)}
 
     def term_weights(self, query: str) -> dict[str, float]:
         """The IDF, log(N / df), of each distinct indexed token of ``query``."""

@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Container, Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,7 +135,7 @@ class MilvusStore:
         self._df = Counter(t for tokens in self.tokens for t in set(tokens))
 
     @property
-    def vocabulary(self) -> Container[str]:
+    def vocabulary(self) -> Mapping[str, int]:
         return self._df
 
     def term_weights(self, query: str) -> dict[str, float]:

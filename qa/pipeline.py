@@ -15,6 +15,7 @@ from qa.answering import Answer, abstention, finish, merge
 from qa.config import Config
 from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
+from qa.expansion import load_thesaurus
 from qa.figures import unmarked
 from qa.generation import Generator, complete, load_generator
 from qa.language import Language, detect, translate
@@ -23,7 +24,7 @@ from qa.matching import Match, Matcher, Profile
 from qa.prompting import build_prompt
 from qa.replies import STOP, renumbered
 from qa.retrieval import Filters, Hit, Mode, Retriever, asks_figure, states_figure
-from qa.store import Store, ensure_store, load_store
+from qa.store import Store, ensure_store, load_store, thesaurus_path
 from qa.verification import confirms, verification
 
 FIGURE_FIT = 0.5
@@ -91,6 +92,9 @@ class Pipeline:
             figure_weight=config.figure_weight,
             penalty_weight=config.penalty_weight,
             as_of=config.as_of,
+            thesaurus=load_thesaurus(thesaurus_path(config), index.vocabulary, self.embedder)
+            if config.expand
+            else None,
         )
         return Served(index, retriever, Matcher(retriever))
 

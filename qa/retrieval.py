@@ -20,6 +20,7 @@ from scipy import sparse
 
 from qa.chunking import PATH_SEP, Chunk, is_closing
 from qa.embedding import Embedder
+from qa.expansion import Thesaurus, unknown_words
 from qa.figures import REFERENCE
 from qa.lexical import normalize
 from qa.metadata import KINDS
@@ -386,6 +387,8 @@ class Retriever:
         penalty_weight: how much a question about a sanction (罚多少, 法律责任) lifts the clauses that
             impose one (:func:`is_penalty`).
         as_of: the date as of which hits tell their document's validity (None: today).
+        thesaurus: the documents' words, to search for those nearest to a question's words that no
+            passage uses (None: the question's words only).
     """
 
     def __init__(
@@ -400,6 +403,7 @@ class Retriever:
         figure_weight: float = 0.9,
         penalty_weight: float = 0.5,
         as_of: date | str | None = None,
+        thesaurus: Thesaurus | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -415,6 +419,7 @@ class Retriever:
         self.penalty = np.array([is_penalty(c.text) for c in index.chunks], dtype=bool)
         self._figures: dict[tuple[int, bool], list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
+        self.thesaurus = thesaurus
         self.repealed = repeals(index.chunks)
         self._status: dict[tuple[str, str, str], Status] = {}
 
@@ -426,8 +431,12 @@ class Retriever:
         return self._status[key]
 
     def encode(self, text: str) -> Query:
-        """``text`` with its vector, as the rankers take it."""
-        return Query(text, self.embedder.encode_query([text])[0])
+        """``text`` with its vector, as the rankers take it; the keywords with the documents' words for its
+        words that no passage uses (see :mod:`qa.expansion`), the vector of ``text`` as written."""
+        unknown = unknown_words(text, self.index.vocabulary) if self.thesaurus is not None else []
+        vectors = self.embedder.encode_query([text, *unknown])  # one pass
+        nearest = self.thesaurus.nearest(vectors[1:]) if self.thesaurus is not None else []
+        return Query(" ".join([text, *nearest]), vectors[0])
 
     def dense_scores(self, text: str, rows: np.ndarray) -> np.ndarray:
         """Inner product of the vector of ``text`` with the vectors of the passages in ``rows``."""

@@ -11,7 +11,7 @@ for both."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Container
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
@@ -21,6 +21,8 @@ import numpy as np
 from qa.chunking import HISTORY_PATH, Chunk
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from qa.config import Config
     from qa.embedding import Embedder
     from qa.index import Update
@@ -102,8 +104,8 @@ class Store(Protocol):
     manifest: dict[str, object]
 
     @property
-    def vocabulary(self) -> Container[str]:
-        """The keyword tokens the passages use."""
+    def vocabulary(self) -> Mapping[str, int]:
+        """The keyword tokens the passages use, each with how many passages hold it."""
         ...
 
     def term_weights(self, query: str) -> dict[str, float]:
@@ -171,6 +173,16 @@ def update_store(
 
     index, update = update_index(config, embedder, progress, rebuild)
     return index.manifest, update
+
+
+def thesaurus_path(config: Config) -> Path:
+    """Where the configured store's thesaurus (:mod:`qa.expansion`) is kept: in the embedded index's folder
+    (swapped with it), or beside the Milvus index's name."""
+    from qa.expansion import THESAURUS
+
+    if StoreKind(config.store) == StoreKind.MILVUS:
+        return config.index_dir.with_name(f"{config.index_dir.name}.{THESAURUS}")
+    return config.index_dir / THESAURUS
 
 
 def store_location(config: Config) -> str:

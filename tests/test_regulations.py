@@ -15,6 +15,7 @@ from qa.answerability import Constraints
 from qa.chunking import Chunk, chunk_document, is_closing
 from qa.cli import main
 from qa.config import ROOT
+from qa.expansion import THESAURUS
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
 from qa.replies import check_reply
@@ -371,3 +372,21 @@ def test_a_statement_in_the_words_of_two_articles_is_cited_to_the_one_on_the_que
     reply = "必须经城市人民政府城市绿化行政主管部门批准。[2]"
     assert check_reply(reply, [rule.text, penalty.text], question).cited == [1]
     assert check_reply(reply.replace("[2]", "[1]"), [rule.text, penalty.text], question).cited == [1]
+
+
+def test_a_question_in_everyday_words_finds_the_article_in_official_ones(tmp_path: Path, capsys):
+    """司机, 开车 and 车窗 are in none of these regulations: their nearest words in them (驾驶, 车辆…) are
+    searched for too, so the article on throwing things out of a car (驾驶人, 车外抛撒) answers first."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in (
+        "湖州市文明行为促进条例(2018-09-05).md",
+        "湖州市大气污染防治规定(2020-03-30).md",
+        "衢州市市区电动自行车管理规定(2016-12-12).md",
+    ):
+        shutil.copy(ZJ / name, corpus / name)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "1", "--json"]
+    assert main(["search", "湖州的司机开车时把垃圾扔出车窗，要罚多少？", *args]) == 0
+    hit = json.loads(capsys.readouterr().out)["hits"][0]
+    assert hit["clause_path"] == "第五章 法律责任 > 第三十四条", hit
+    assert (tmp_path / "index" / THESAURUS).is_file()  # built with the index

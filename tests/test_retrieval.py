@@ -196,3 +196,13 @@ def test_figures_are_read_in_either_script_and_clause_references_are_none():
     assert states_figure("经三分之二以上委员同意")
     assert not states_figure("依照本条例第二十一条的规定")
     assert not states_figure("“十四五”时期统一部署")
+
+
+def test_words_no_passage_uses_are_searched_as_the_documents_nearest_words(pipeline: Pipeline):
+    """小孩 and 看病 are in no passage: 儿童 and 疾病 (the documents' words, nearest by the embedding model)
+    are searched for by keyword too; a question in the documents' words is searched as it is."""
+    retriever = pipeline.retriever
+    assert "小孩" not in retriever.index.vocabulary
+    keywords = retriever.encode("浙江对小孩看病有什么新规划？").text.split()
+    assert "儿童" in keywords[1:] and "疾病" in keywords[1:]
+    assert retriever.encode("儿童医疗保障").text == "儿童医疗保障"

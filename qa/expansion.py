@@ -1,0 +1,111 @@
+"""Everyday words to the documents' words: a question's words that no passage uses (司机, 小孩, 遛狗) are
+looked up among the words the passages do use (驾驶员, 儿童, 养犬) by the embedding model, and the
+nearest are searched for by keyword as well (query expansion).
+
+The thesaurus is the index's vocabulary (words of two to six Chinese characters that at least two passages
+hold), each word embedded as a query. It is kept in a file beside the index, checked against the
+vocabulary when loaded; a changed vocabulary embeds only its new words."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.embedding import Embedder
+from qa.lexical import tokenize
+
+THESAURUS = "thesaurus.npz"
+_WORD = re.compile(r"[\u4e00-\u9fff]{2,6}")
+MIN_PASSAGES = 2
+"""A word of the thesaurus is held by at least this many passages (one passage's word may be a typo)."""
+SIMILAR = 0.92
+"""A word is searched for a question's word when their vectors' cosine is at least this."""
+NEAREST = 2
+"""At most this many words are searched for each question word that no passage uses."""
+
+
+def thesaurus_words(vocabulary: Mapping[str, int]) -> list[str]:
+    """The words of ``vocabulary`` (token -> passages holding it) a question's word may be expanded to."""
+    return sorted(w for w, n in vocabulary.items() if n >= MIN_PASSAGES and _WORD.fullmatch(w))
+
+
+@dataclass
+class Thesaurus:
+    """The documents' words and their vectors (rows L2-normalised, as the embedder writes them).
+
+    Args:
+        words: the words, sorted.
+        vectors: one row per word.
+        model: the embedding model's id.
+    """
+
+    words: list[str]
+    vectors: np.ndarray
+    model: str
+
+    @classmethod
+    def build(
+        cls, vocabulary: Mapping[str, int], embedder: Embedder, reuse: Thesaurus | None = None
+    ) -> Thesaurus:
+        """The thesaurus of ``vocabulary``, embedding only the words that ``reuse`` (same model) lacks."""
+        words = thesaurus_words(vocabulary)
+        same = reuse is not None and reuse.model == embedder.model_id
+        known = {w: i for i, w in enumerate(reuse.words)} if same else {}  # type: ignore[union-attr]
+        new = [w for w in words if w not in known]
+        if len(new) > 1000:
+            print(f"embedding {len(new):,} words of the documents for query expansion…", file=sys.stderr)
+        fresh = embedder.encode_query(new) if new else np.zeros((0, embedder.dim), np.float32)
+        where = {w: i for i, w in enumerate(new)}
+        vectors = np.empty((len(words), embedder.dim), np.float32)
+        for i, w in enumerate(words):
+            vectors[i] = reuse.vectors[known[w]] if w in known else fresh[where[w]]  # type: ignore[union-attr]
+        return cls(words, vectors, embedder.model_id)
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as fh:
+            vectors = self.vectors.astype(np.float16)
+            np.savez(fh, words=np.array(self.words), vectors=vectors, model=self.model)
+
+    @classmethod
+    def load(cls, path: Path) -> Thesaurus | None:
+        """The thesaurus in ``path``, or None when it is missing or damaged."""
+        try:
+            with np.load(path) as data:
+                return cls(list(data["words"]), data["vectors"].astype(np.float32), str(data["model"]))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def nearest(self, vectors: np.ndarray) -> list[str]:
+        """The documents' words nearest to the words whose ``vectors`` (rows, as queries) are given, best
+        first."""
+        found: dict[str, float] = {}
+        for vector in vectors if self.words else []:
+            similar = self.vectors @ vector
+            for i in np.argsort(-similar)[:NEAREST]:
+                if similar[i] >= SIMILAR:
+                    found[self.words[i]] = max(found.get(self.words[i], 0.0), float(similar[i]))
+        return sorted(found, key=lambda w: -found[w])
+
+
+def unknown_words(query: str, vocabulary: Mapping[str, int]) -> list[str]:
+    """The words of ``query`` (two to six Chinese characters) that no passage uses."""
+    return [t for t in dict.fromkeys(tokenize(query)) if _WORD.fullmatch(t) and t not in vocabulary]
+
+
+def load_thesaurus(path: Path | None, vocabulary: Mapping[str, int], embedder: Embedder) -> Thesaurus:
+    """The thesaurus of ``vocabulary`` from ``path``; built (reusing what the file holds) and saved there
+    when the file is missing, damaged, or was made for another vocabulary or model."""
+    kept = Thesaurus.load(path) if path is not None else None
+    if kept and kept.model == embedder.model_id and kept.words == thesaurus_words(vocabulary):
+        return kept
+    thesaurus = Thesaurus.build(vocabulary, embedder, kept)
+    if path is not None:
+        with contextlib.suppress(OSError):  # a read-only index folder: the thesaurus is right, only not kept
+            thesaurus.save(path)
+    return thesaurus
