@@ -430,12 +430,13 @@ class Retriever:
             self._status[key] = validity_of(chunk, self.as_of, self.repealed)
         return self._status[key]
 
-    def encode(self, text: str) -> Query:
-        """``text`` with its vector, as the rankers take it; the keywords with the documents' words for its
-        words that no passage uses (see :mod:`qa.expansion`), the vector of ``text`` as written."""
-        unknown = unknown_words(text, self.index.vocabulary) if self.thesaurus is not None else []
+    def encode(self, text: str, expand: bool = True) -> Query:
+        """``text`` with its vector, as the rankers take it; when ``expand``, the keywords with the
+        documents' words for its words that no passage uses (see :mod:`qa.expansion`), the vector of
+        ``text`` as written."""
+        unknown = unknown_words(text, self.index.vocabulary) if self.thesaurus and expand else []
         vectors = self.embedder.encode_query([text, *unknown])  # one pass
-        nearest = self.thesaurus.nearest(vectors[1:]) if self.thesaurus is not None else []
+        nearest = self.thesaurus.nearest(vectors[1:]) if unknown and self.thesaurus else []
         return Query(" ".join([text, *nearest]), vectors[0])
 
     def dense_scores(self, text: str, rows: np.ndarray) -> np.ndarray:
@@ -463,9 +464,15 @@ class Retriever:
         return self._figures[row, penalty]
 
     def search(
-        self, query: str, k: int = 10, mode: Mode = Mode.HYBRID, filters: Filters | None = None
+        self,
+        query: str,
+        k: int = 10,
+        mode: Mode = Mode.HYBRID,
+        filters: Filters | None = None,
+        expand: bool = True,
     ) -> list[Hit]:
-        """The ``k`` best chunks for ``query``, best first."""
+        """The ``k`` best chunks for ``query``, best first (its unknown words ``expand``-ed by the
+        thesaurus, see :meth:`encode`)."""
         scope = self._scope(query, filters, mode)
         if scope.documents is not None and not scope.documents.any():
             return []
@@ -473,7 +480,7 @@ class Retriever:
             ranker = Ranker.DENSE if mode == Mode.DENSE else Ranker.KEYWORD
             q = self.encode(query) if ranker == Ranker.DENSE else Query(query)
             return self._hits(*self.index.top(ranker, q, k, scope))
-        q = self.encode(query)
+        q = self.encode(query, expand)
         doc_prior = self.prior.scores(query)
         here = self.prior.at_place(query)
         scopes = [scope]

@@ -203,6 +203,8 @@ def test_words_no_passage_uses_are_searched_as_the_documents_nearest_words(pipel
     are searched for by keyword too; a question in the documents' words is searched as it is."""
     retriever = pipeline.retriever
     assert "小孩" not in retriever.index.vocabulary
-    keywords = retriever.encode("浙江对小孩看病有什么新规划？").text.split()
+    question = "浙江对小孩看病有什么新规划？"
+    keywords = retriever.encode(question).text.split()
     assert "儿童" in keywords[1:] and "疾病" in keywords[1:]
     assert retriever.encode("儿童医疗保障").text == "儿童医疗保障"
+    assert retriever.encode(question, expand=False).text == question  # as profile matching searches
