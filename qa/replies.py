@@ -131,6 +131,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     text = MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     wording = [bigrams(p) for p in passages]
+    article = [_article(p) for p in normalised]
     asked = bigrams(question)
     fallback = [_best_source(text, normalised, question)] if passages and text and not markers(text) else []
     unsupported, pieces, vouched, last = [], [], [], 0
@@ -145,12 +146,13 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
         support = {n: len(content & wording[n - 1]) for n in given}
         fit = {n: (support[n], len(asked & wording[n - 1])) for n in given}
         misplaced = bool(figures) and not set(own) & set(stating)
-        articles = REFERENCE.findall(norm(bare))
-        rest = claims(REFERENCE.sub("", norm(bare)), question) if articles else []
+        said = norm(bare)
+        articles = REFERENCE.findall(said)
+        rest = claims(REFERENCE.sub("", said), question) if articles else []
         named = [
             n
             for n in given
-            if _article(normalised[n - 1]) in articles and all(number_in(x, normalised[n - 1]) for x in rest)
+            if article[n - 1] in articles and all(number_in(x, normalised[n - 1]) for x in rest)
         ]
         if named:  # it names the article it cites (stating its other figures)
             statement = statement if set(own) & set(named) else _recite(statement, named[0])

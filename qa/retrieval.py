@@ -98,6 +98,12 @@ def figure_parts(text: str, cited: str = "", sentence_share: float = 0.5) -> lis
     return parts
 
 
+def _figure_parts(chunk: Chunk, penalty: bool) -> list[tuple[str, float]]:
+    """The :func:`figure_parts` of ``chunk``, with the wording it cites only for a question on what a breach
+    costs (``penalty``): a fine is a figure about the act it punishes, not about the rule that act breaks."""
+    return figure_parts(chunk.text, chunk.cited if penalty else "")
+
+
 def figure_coverage(parts: list[tuple[str, float]], weights: dict[str, float]) -> float:
     """How much of a question a passage states a figure about: the largest share of the question's token
     weights found in one of the passage's :func:`figure_parts`, times that part's share.
@@ -434,9 +440,10 @@ class Retriever:
         """``text`` with its vector, as the rankers take it; when ``expand``, the keywords with the
         documents' words for its words that no passage uses (see :mod:`qa.expansion`), the vector of
         ``text`` as written."""
-        unknown = unknown_words(text, self.index.vocabulary) if self.thesaurus and expand else []
+        thesaurus = self.thesaurus if expand else None
+        unknown = unknown_words(text, self.index.vocabulary) if thesaurus is not None else []
         vectors = self.embedder.encode_query([text, *unknown])  # one pass
-        nearest = self.thesaurus.nearest(vectors[1:]) if unknown and self.thesaurus else []
+        nearest = thesaurus.nearest(vectors[1:]) if thesaurus is not None and unknown else []
         return Query(" ".join([text, *nearest]), vectors[0])
 
     def dense_scores(self, text: str, rows: np.ndarray) -> np.ndarray:
@@ -455,12 +462,10 @@ class Retriever:
         return Scope(documents)
 
     def figures(self, row: int, penalty: bool = False) -> list[tuple[str, float]]:
-        """The :func:`figure_parts` of the passage in ``row`` (read once, when first asked for), with the
-        wording it cites when the question asks what a breach costs (``penalty``): a fine is a figure about
-        the act it punishes, not about the rule that act breaks."""
+        """The figure parts of the passage in ``row`` (:func:`_figure_parts`; read once, when first asked
+        for)."""
         if (row, penalty) not in self._figures:
-            chunk = self.index.chunks[row]
-            self._figures[row, penalty] = figure_parts(chunk.text, chunk.cited if penalty else "")
+            self._figures[row, penalty] = _figure_parts(self.index.chunks[row], penalty)
         return self._figures[row, penalty]
 
     def search(
@@ -478,7 +483,7 @@ class Retriever:
             return []
         if mode != Mode.HYBRID:
             ranker = Ranker.DENSE if mode == Mode.DENSE else Ranker.KEYWORD
-            q = self.encode(query) if ranker == Ranker.DENSE else Query(query)
+            q = self.encode(query, expand=False) if ranker == Ranker.DENSE else Query(query)
             return self._hits(*self.index.top(ranker, q, k, scope))
         q = self.encode(query, expand)
         doc_prior = self.prior.scores(query)
@@ -536,7 +541,7 @@ class Retriever:
     def figure_fit(self, query: str, chunks: list[Chunk]) -> list[float]:
         """How much of the question each chunk states a figure about (:func:`figure_coverage`)."""
         weights, penalty = self._subject_weights(query), bool(_ASKS_PENALTY.search(query))
-        return [figure_coverage(figure_parts(c.text, c.cited if penalty else ""), weights) for c in chunks]
+        return [figure_coverage(_figure_parts(c, penalty), weights) for c in chunks]
 
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         chunks = self.index.chunks
