@@ -54,6 +54,9 @@ _CLOSING_CLAUSE = re.compile(
 )
 """A closing provision: 本办法自…起施行, 本条例自公布之日起施行, 本意见由…负责解释, 本规定有效期至… (not a
 clause on what happens once it is in force: 本条例施行前…)."""
+_SCOPE_SENTENCE = re.compile(rf"(?:适用|制定|执行)本(?:{'|'.join(KINDS)})")
+"""A sentence stating a document's purpose or scope: 为了…，制定本条例; 本市行政区域内的…，适用本条例."""
+_AFTER_NUMBER = re.compile(rf"^(?:[^\n]*\n)?第[{_N}]+条\s*")
 _ITEM = re.compile(r"^(?:序号)?(\d{1,3})(?:-(\d{1,3}))?(?=[.．、\s]|$)")
 """The clause path label of a numbered item or table row, or of a run of them (``2. 强化…``, ``1-12``,
 ``序号13``)."""
@@ -103,6 +106,16 @@ def is_closing(text: str) -> bool:
     """Whether a clause is a document's closing provision: when it takes effect or expires, who
     interprets it (``本办法自2024年4月1日起施行``, ``第四十八条 本条例自…起施行``)."""
     return any(_CLOSING_CLAUSE.match(line) for line in text.split("\n")[:2])  # below its chapter's title
+
+
+def scope_share(text: str) -> float:
+    """How much of a clause (by characters) states its document's purpose or scope: the sentences
+    saying why the document was made or what it applies to (1 for a purpose article, less for a scope
+    article that also defines its terms or lists what it covers)."""
+    body = _AFTER_NUMBER.sub("", text.strip(), count=1)  # below its chapter's title, if any
+    sentences = [s for s in re.split(r"(?<=[。；])", body) if s.strip()]
+    scope = sum(len(s) for s in sentences if _SCOPE_SENTENCE.search(s))
+    return scope / max(sum(len(s) for s in sentences), 1)
 
 
 def heading_level(text: str) -> float | None:

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 from scipy import sparse
 
-from qa.chunking import PATH_SEP, Chunk, is_closing
+from qa.chunking import PATH_SEP, Chunk, is_closing, scope_share
 from qa.embedding import Embedder
 from qa.expansion import Thesaurus, unknown_words
 from qa.figures import REFERENCE
@@ -42,6 +42,10 @@ _ASKS_HISTORY = re.compile(r"通过|批准|修正|修订|修改|制定|颁布|�
 """A question about a document's history: only such a question is answered from its history lines."""
 
 
+_ASKS_SCOPE = re.compile(r"适用|范围|目的|宗旨|依据|根据什么|为什么|为何|立法")
+"""A question on what a document applies to or why it was made: its scope article answers it."""
+SCOPE_SHARE = 0.5
+"""A clause more than this share of which states its document's purpose or scope is a scope article."""
 _ASKS_PENALTY = re.compile(r"罚|处分|法律责任|什么责任|承担.{0,4}责任|什么后果|追究")
 """A question about what a breach costs: a fine, a sanction, liability."""
 _PENALTY = re.compile(r"罚款|罚金|处罚|警告|没收|吊销|拘留|处分|追究.{0,8}责任")
@@ -408,6 +412,7 @@ class Retriever:
         place_weight: float = 1.0,
         figure_weight: float = 0.9,
         penalty_weight: float = 0.5,
+        scope_weight: float = 0.5,
         as_of: date | str | None = None,
         thesaurus: Thesaurus | None = None,
     ) -> None:
@@ -417,12 +422,14 @@ class Retriever:
         self.dense_weight = dense_weight
         self.figure_weight = figure_weight
         self.penalty_weight = penalty_weight
+        self.scope_weight = scope_weight
         self.place_weight = place_weight
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight)
         self.documents = DocumentTable(self.prior, [t.region for t in index.tags])
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = history_rows(index.chunks)
         self.penalty = np.array([is_penalty(c.text) for c in index.chunks], dtype=bool)
+        self.scope = np.array([scope_share(c.text) for c in index.chunks], dtype=np.float32)
         self._figures: dict[tuple[int, bool], list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
         self.thesaurus = thesaurus
@@ -516,6 +523,8 @@ class Retriever:
             )
         if self.penalty_weight and penalty:
             fused[pool] += self.penalty_weight * self.penalty[pool]
+        if self.scope_weight and not _ASKS_SCOPE.search(query):
+            fused[pool] -= self.scope_weight * (self.scope[pool] > SCOPE_SHARE)
         if _ASKS_WHEN_IN_FORCE.search(query) and names_a_document(query):
             # closing provisions outside the pool too: their document's lift
             closing = np.flatnonzero(self.closing & scope_rows(scope, self.prior.chunk_doc, self.history))

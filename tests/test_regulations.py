@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from qa.answerability import Constraints
-from qa.chunking import Chunk, chunk_document, is_closing
+from qa.chunking import Chunk, chunk_document, is_closing, scope_share
 from qa.cli import main
 from qa.config import ROOT
 from qa.expansion import THESAURUS
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
 from qa.replies import check_reply
-from qa.retrieval import Hit, is_penalty
+from qa.retrieval import SCOPE_SHARE, Hit, is_penalty
 from qa.validity import Validity, validity_of
 
 LAWS = ROOT.parent / "shared" / "corpus-laws"
@@ -390,3 +390,26 @@ def test_a_question_in_everyday_words_finds_the_article_in_official_ones(tmp_pat
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert hit["clause_path"] == "第五章 法律责任 > 第三十四条", hit
     assert (tmp_path / "index" / THESAURUS).is_file()  # built with the index
+
+
+def test_a_scope_article_answers_questions_on_scope_and_yields_to_the_others(tmp_path: Path, capsys):
+    """第二条 (…适用本规定) shares every topic word of its regulation: it comes first when the question asks
+    what the regulation applies to, and below the articles that state something otherwise."""
+    chunks = _read(ZJ / "衢州市市区电动自行车管理规定(2016-12-12).md")[1]
+    assert scope_share(_chunk(chunks, "第一条").text) == 1.0  # 为了…，制定本规定
+    assert scope_share(_chunk(chunks, "第二条").text) > SCOPE_SHARE  # …适用本规定。市区的具体范围由…
+    assert scope_share(_chunk(chunks, "第十一条").text) == 0.0
+    canal = _read(ZJ / "杭州市大运河世界文化遗产保护条例(2017-04-07).md")[1]
+    assert scope_share(_chunk(canal, "第二条").text) < SCOPE_SHARE  # mostly the list of what it covers
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(ZJ / "衢州市市区电动自行车管理规定(2016-12-12).md", corpus)
+    args = ["--corpus", str(corpus), "--index-dir", str(tmp_path / "index"), "--k", "5", "--json"]
+
+    def paths(question: str) -> list[str]:
+        assert main(["search", question, *args]) == 0
+        return [h["clause_path"] for h in json.loads(capsys.readouterr().out)["hits"]]
+
+    assert paths("衢州市区电动自行车管理规定适用于哪些活动？")[0] == "第二条"
+    found = paths("在衢州市区新买了电动自行车，要在多长时间内去办登记？")
+    assert "第二条" not in found, found
