@@ -71,6 +71,9 @@ _GIVE = re.compile(
 )
 _DUTY = re.compile(r"应当|不得|禁止|必须|严禁|负责|承担")
 _PENALTY = re.compile(r"罚款|处以|责令|没收|吊销|警告|追究|处分")
+_MISCONDUCT = re.compile(r"玩忽职守|滥用职权|徇私舞弊")
+"""The misconduct in office of the government's own staff: a clause punishing it binds the government."""
+_PROHIBITION = re.compile(r"禁止|不得|严禁")
 _AUTHORITY = re.compile(
     r"(?:政府|部门|机关|委员会|常委会|局|厅|委|办事处|办公室|各地|各级|有关单位|国家|本省|本市|省|市|县|区)$"
 )
@@ -137,6 +140,8 @@ class Reading:
     obligated: tuple[str, ...] = ()
     bounds: tuple[Bound, ...] = ()
     penalty: bool = False
+    prohibits: bool = False
+    """A prohibition naming no party (禁止下列行为…): it binds everyone."""
 
     @property
     def role(self) -> Role:
@@ -144,7 +149,7 @@ class Reading:
         it binds or punishes anyone, else a target or work item."""
         if self.beneficiaries:
             return Role.GIVES
-        return Role.REQUIRES if self.obligated or self.penalty else Role.TARGET
+        return Role.REQUIRES if self.obligated or self.penalty or self.prohibits else Role.TARGET
 
 
 def sentences(text: str) -> list[str]:
@@ -219,15 +224,25 @@ def read_clause(text: str) -> Reading:
     granted: list[str] = []
     bound: list[str] = []
     bounds: list[Bound] = []
+    prohibits = False
     for sentence in sentences(text):
         gives, binds = parties_of(sentence)
         granted += gives
         bound += binds
         if gives or binds or _GIVE.search(sentence) or _DUTY.search(sentence):
             bounds += bounds_of(sentence)
+        if not binds and _PROHIBITION.search(sentence) and not _by_government(sentence):
+            prohibits = True
     return Reading(
         tuple(dict.fromkeys(granted)),
         tuple(dict.fromkeys(bound)),
         tuple(dict.fromkeys(bounds)),
-        bool(_PENALTY.search(text)),
+        bool(_PENALTY.search(text)) and not _MISCONDUCT.search(text),
+        prohibits,
     )
+
+
+def _by_government(sentence: str) -> bool:
+    """Whether a sentence's subject is the government itself (市人民政府应当…, 有关部门不得…)."""
+    subject = _SUBJECT.match(sentence)
+    return bool(subject and _AUTHORITY.search(subject.group(1).strip("的等，, ")))

@@ -20,7 +20,7 @@ import orjson
 from qa.chunking import Chunk
 from qa.roles import Attribute, Bound, Reading, read_clause
 
-TAGGER_VERSION = "12"
+TAGGER_VERSION = "13"
 """Bump when a lexicon or rule below changes: the tags file is then redone from the chunks."""
 
 TAGS = "tags.jsonl"
@@ -227,7 +227,8 @@ class Tags:
         granted: whom it gives something to, as it names them (:mod:`qa.roles`).
         bound: whom it binds (duties, prohibitions), as it names them.
         bounds: thresholds it sets on them, as ``[attribute, value, at_least]``.
-        penalty: whether it punishes (罚款, 责令…).
+        penalty: whether it punishes (罚款, 责令…) others than the government's own staff.
+        prohibits: whether it prohibits something naming no party (binding everyone).
     """
 
     region: str
@@ -240,6 +241,7 @@ class Tags:
     bound: list[str] = field(default_factory=list)
     bounds: list[list[object]] = field(default_factory=list)
     penalty: bool = False
+    prohibits: bool = False
 
     @property
     def reading(self) -> Reading:
@@ -249,6 +251,7 @@ class Tags:
             tuple(self.bound),
             tuple(Bound(Attribute(a), float(v), bool(m)) for a, v, m in self.bounds),  # type: ignore[arg-type]
             self.penalty,
+            self.prohibits,
         )
 
     def __post_init__(self) -> None:
@@ -323,6 +326,7 @@ def tag_chunks(chunks: list[Chunk]) -> list[Tags]:
                 bound=list(reading.obligated),
                 bounds=[b.to_list() for b in reading.bounds],
                 penalty=reading.penalty,
+                prohibits=reading.prohibits,
             )
         )
     return out

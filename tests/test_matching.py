@@ -121,6 +121,14 @@ def test_profile_fields_win_over_the_text():
         ("养犬人应当遵守下列规定：", Role.REQUIRES, [], ["养犬人"]),
         ("违反本条例第十条规定的，由公安机关处五百元以上二千元以下罚款。", Role.REQUIRES, [], []),
         ("对直接负责的主管人员依法给予处分。", Role.REQUIRES, [], []),
+        ("城市河道管理范围内禁止下列行为：", Role.REQUIRES, [], []),  # naming nobody: binds everyone
+        ("有关部门不得收取费用。", Role.TARGET, [], []),  # the government's own duty
+        (  # misconduct in office: the government's staff, not a citizen or an enterprise
+            "有关行政管理部门及其工作人员玩忽职守、滥用职权、徇私舞弊的，依法给予处分；构成犯罪的，依法追究刑事责任。",
+            Role.TARGET,
+            [],
+            [],
+        ),
         ("推动规上企业研发机构高质量发展。", Role.TARGET, [], []),
         ("到2025年，研发投入强度达到3%。", Role.TARGET, [], []),
     ],
