@@ -24,7 +24,7 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?(?:/\d+)?")
 
 
 _UNIT = re.compile(
-    r"个?(?:小时|月)|(?:万亿|亿|万|千)?(?:美元|元|吨|公里|千米|平方米|米|亩|倍)|分钟|工作日|日|天|周?岁|年"
+    r"个?(?:小时|月|星期)|(?:万亿|亿|万|千)?(?:美元|元|吨|公里|千米|平方米|米|亩|倍)|分钟|工作日|日|天|周(?!岁)|周?岁|年"
     r"|万亿|亿|万|千|%|‰"
 )
 """The unit written right after a figure (12800 万吨, 15%, 10 年): a figure stated with another unit is
@@ -72,7 +72,8 @@ def stating_spans(text: str, figures: list[str], spans: list[tuple[int, int]]) -
 
 def unit_at(text: str, at: int) -> str:
     match = _UNIT.match(text, at)
-    return match.group().removeprefix("个").removeprefix("周") if match else ""  # 1个小时 is 1小时
+    unit = match.group().removeprefix("个") if match else ""  # 1个小时 is 1小时
+    return {"星期": "周", "周岁": "岁"}.get(unit, unit)  # 2个星期 is 2周, 60周岁 is 60岁
 
 
 def number_in(figure: str, text: str) -> bool:

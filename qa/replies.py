@@ -42,6 +42,15 @@ _LISTING = re.compile(r"\n\s*(?:(?:依据|参考)的?资料|资料(?:来源|依�
 """The model's own list of the passages it used, after its answer: only its markers are kept."""
 
 
+_CLAUSE = r"第[一二三四五六七八九十百零〇\d]+[条款项]"
+_SOURCE_NOTE = re.compile(
+    r"(?<=[。！？；\n])\s*(?:(?:根据|依据|参见|详见|见)\s*(?:资料)?\s*)?((?:\[[\d,，、\s]+\]\s*)+)"
+    rf"(?:《[^》]{{1,60}}》\s*)?(?:{_CLAUSE}(?:\s*(?:[和、及与至]\s*)?{_CLAUSE})*)?\s*(?:的?(?:相关)?规定)?"
+    r"\s*(?=[。.]?\s*$|[。.]\s*\n)[。.]?"
+)
+"""A sentence after the answer that only names its source (``根据资料[2]第三十八条。``,
+``[3]第四条和第五条的规定。``): the model's own note, often naming the wrong clause; its markers are kept,
+its words cut (the checked citation and the 出处 line name the clause)."""
 _DOC_MARKER = re.compile(rf"[\[【]\s*({DOC_NUMBER_ANYWHERE.pattern})\s*[\]】]")
 """A marker naming a document by its 发文字号 instead of a passage number."""
 STOP = ("\n问题：", "\n问题:", "\nQuestion:")
@@ -128,6 +137,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     reply = _named_markers(reply, passages)
     reply = _LEAD_MARKER.sub(r"\2\1", reply, count=1)
     reply = _LISTING.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group()))), reply)
+    reply = _SOURCE_NOTE.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group(1)))), reply)
     text = MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     wording = [bigrams(p) for p in passages]

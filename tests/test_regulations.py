@@ -413,3 +413,21 @@ def test_a_scope_article_answers_questions_on_scope_and_yields_to_the_others(tmp
     assert paths("衢州市区电动自行车管理规定适用于哪些活动？")[0] == "第二条"
     found = paths("在衢州市区新买了电动自行车，要在多长时间内去办登记？")
     assert "第二条" not in found, found
+
+
+def test_a_note_naming_the_source_is_cut_to_its_marker_and_the_figures_choose_the_citation():
+    """The model closes with a note naming its source, often the wrong article (根据资料[2]第三十八条): the
+    note's words are cut, and the statement before it is cited to the passage stating its figures, in
+    any unit (两周 is 2周, not the 2 of 每两年)."""
+    _, fireworks = _read(LAWS / "行政法规" / "烟花爆竹安全管理条例(2016-02-06).md")
+    fine = _chunk(fireworks, "第六章 法律责任 > 第四十二条")
+    other = _chunk(fireworks, "第六章 法律责任 > 第三十八条")
+    question = "按照国务院《烟花爆竹安全管理条例》，在禁止燃放的时间、地点放鞭炮，罚款多少？"
+    reply = "100元以上500元以下的罚款。根据资料[2]第三十八条。"
+    check = check_reply(reply, [fine.text, other.text], question)
+    assert check.cited == [1] and "第三十八条" not in check.text, check
+    _, blood = _read(ZJ / "浙江省实施《献血法》办法(2020-11-27).md")
+    interval, ages = _chunk(blood, "第十五条"), _chunk(blood, "第四条")
+    reply = "两次之间至少要隔两周。根据资料[2]第四条和第五条的规定。"
+    question = "在浙江捐献血小板，两次之间至少要隔多久？"
+    assert check_reply(reply, [interval.text, ages.text], question).cited == [1]
