@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import jieba
 import numpy as np
 
 from qa.embedding import Embedder
@@ -94,8 +95,14 @@ class Thesaurus:
 
 
 def unknown_words(query: str, vocabulary: Mapping[str, int]) -> list[str]:
-    """The words of ``query`` (two to six Chinese characters) that no passage uses."""
-    return [t for t in dict.fromkeys(tokenize(query)) if _WORD.fullmatch(t) and t not in vocabulary]
+    """The words of ``query`` (two to six Chinese characters) that no passage uses, and that jieba knows
+    as words: a run of characters it joined only by guessing (时狗 of 遛狗时狗在…, 往车 of 往车窗外) is no
+    word to look up."""
+    return [
+        t
+        for t in dict.fromkeys(tokenize(query))
+        if _WORD.fullmatch(t) and t not in vocabulary and jieba.dt.FREQ.get(t)
+    ]
 
 
 def load_thesaurus(path: Path | None, vocabulary: Mapping[str, int], embedder: Embedder) -> Thesaurus:

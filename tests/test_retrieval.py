@@ -11,6 +11,7 @@ from conftest import run_batch
 
 from qa.cli import main
 from qa.config import Config
+from qa.expansion import unknown_words
 from qa.lexical import tokenize
 from qa.pipeline import Pipeline, QuestionError
 from qa.retrieval import (
@@ -208,3 +209,12 @@ def test_words_no_passage_uses_are_searched_as_the_documents_nearest_words(pipel
     assert "儿童" in keywords[1:] and "疾病" in keywords[1:]
     assert retriever.encode("儿童医疗保障").text == "儿童医疗保障"
     assert retriever.encode(question, expand=False).text == question  # as profile matching searches
+
+
+def test_a_word_jieba_only_guessed_is_not_looked_up(pipeline: Pipeline):
+    """jieba joins characters it does not know as a word by guessing (往车 of 往车窗外): such a run is in
+    no passage but is no word of the question, so nothing is searched for it; 司机 is."""
+    vocabulary = pipeline.retriever.index.vocabulary
+    assert "往车" in tokenize("开车时司机往车窗外扔东西")  # what jieba cuts
+    unknown = unknown_words("开车时司机往车窗外扔东西", vocabulary)
+    assert "往车" not in unknown and {"开车", "司机"} <= set(unknown), unknown
