@@ -11,6 +11,7 @@ files. Prints the folder, for ``qa eval --corpus``.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -19,12 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def assemble(listing: Path, laws: Path, seed: Path, out: Path) -> Path:
-    """Link the seed files and the listed law files into ``out`` (made anew); returns ``out``."""
+    """Link the seed files and the listed law files into ``out`` (made anew), each link relative to
+    where it is, so that a copy of the project (a git worktree with ``.cache`` linked) reads the same
+    files; returns ``out``."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     for path in seed.iterdir():
         if path.is_file() and not path.name.startswith("."):
-            (out / path.name).symlink_to(path.resolve())
+            (out / path.name).symlink_to(os.path.relpath(path.absolute(), out.absolute()))
     for line in listing.read_text(encoding="utf-8").splitlines():
         name = line.strip()
         if not name or name.startswith("#"):
@@ -33,7 +36,7 @@ def assemble(listing: Path, laws: Path, seed: Path, out: Path) -> Path:
         if not source.is_file():
             raise SystemExit(f"{listing}: {source} not found")
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).symlink_to(source.resolve())
+        (out / name).symlink_to(os.path.relpath(source.absolute(), (out / name).parent.absolute()))
     return out
 
 
