@@ -54,8 +54,9 @@ _CLOSING_CLAUSE = re.compile(
 )
 """A closing provision: 本办法自…起施行, 本条例自公布之日起施行, 本意见由…负责解释, 本规定有效期至… (not a
 clause on what happens once it is in force: 本条例施行前…)."""
-_SCOPE_SENTENCE = re.compile(rf"(?:适用|制定|执行)本(?:{'|'.join(KINDS)})")
-"""A sentence stating a document's purpose or scope: 为了…，制定本条例; 本市行政区域内的…，适用本条例."""
+_SCOPE_SENTENCE = re.compile(rf"(?:适用|制定)本(?:{'|'.join(KINDS)})|本(?:{'|'.join(KINDS)})适用于")
+"""A sentence stating a document's purpose or scope: 为了…，制定本条例; 本市行政区域内的…，适用本条例;
+本条例适用于…."""
 _AFTER_NUMBER = re.compile(rf"^(?:[^\n]*\n)?第[{_N}]+条\s*")
 _ITEM = re.compile(r"^(?:序号)?(\d{1,3})(?:-(\d{1,3}))?(?=[.．、\s]|$)")
 """The clause path label of a numbered item or table row, or of a run of them (``2. 强化…``, ``1-12``,

@@ -399,6 +399,7 @@ def test_a_scope_article_answers_questions_on_scope_and_yields_to_the_others(tmp
     assert scope_share(_chunk(chunks, "第一条").text) == 1.0  # 为了…，制定本规定
     assert scope_share(_chunk(chunks, "第二条").text) > SCOPE_SHARE  # …适用本规定。市区的具体范围由…
     assert scope_share(_chunk(chunks, "第十一条").text) == 0.0
+    assert scope_share("第二条 本条例适用于本市行政区域内居家养老服务及其监督管理活动。") == 1.0
     canal = _read(ZJ / "杭州市大运河世界文化遗产保护条例(2017-04-07).md")[1]
     assert scope_share(_chunk(canal, "第二条").text) < SCOPE_SHARE  # mostly the list of what it covers
     corpus = tmp_path / "corpus"
