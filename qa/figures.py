@@ -96,11 +96,15 @@ def split_figure(figure: str) -> tuple[str, str]:
 
 def claims(text: str, question: str) -> list[str]:
     """The figures, each with its unit, that ``text`` states (markers and list numbers aside) and
-    ``question`` does not: what the text claims, which a passage must state."""
+    ``question`` does not: what the text claims, which a passage must state. An ordinal (第三卫生间, 第四批,
+    第二十一条) is a name, not a figure, unless the question asks which one (第几)."""
     said = norm(unmarked(text))
     asked = norm(question)
+    ordinals = "第几" in asked
     return [
-        m.group() + unit_at(said, m.end()) for m in NUMBER.finditer(said) if not number_in(m.group(), asked)
+        m.group() + unit_at(said, m.end())
+        for m in NUMBER.finditer(said)
+        if not number_in(m.group(), asked) and (ordinals or said[max(m.start() - 1, 0) : m.start()] != "第")
     ]
 
 

@@ -16,6 +16,7 @@ from qa.chunking import Chunk, chunk_document, is_closing, scope_share
 from qa.cli import main
 from qa.config import ROOT
 from qa.expansion import THESAURUS
+from qa.figures import claims
 from qa.parsing import Document, parse_text
 from qa.readers import read_document
 from qa.replies import check_reply
@@ -432,3 +433,15 @@ def test_a_note_naming_the_source_is_cut_to_its_marker_and_the_figures_choose_th
     reply = "两次之间至少要隔两周。根据资料[2]第四条和第五条的规定。"
     question = "在浙江捐献血小板，两次之间至少要隔多久？"
     assert check_reply(reply, [interval.text, ages.text], question).cited == [1]
+
+
+def test_an_ordinal_is_a_name_not_a_figure_unless_the_question_asks_which():
+    """第三卫生间 names a kind of toilet: a reply listing it states no figure, so nothing asks the model
+    to confirm a 3; a question asking 第几批 makes the ordinal its answer, to be found in the passage."""
+    _, chunks = _read(ZJ / "台州市文明行为促进条例(2020-08-20).md")
+    seats = next(c for c in chunks if "爱心座椅" in c.text and "第三卫生间" in c.text)
+    question = "按《台州市文明行为促进条例》，哪些场所应当设置爱心座椅？"
+    reply = "车站、医疗机构等公共场所应当设置爱心座椅，人员密集的公共场所配备第三卫生间。[1]"
+    assert claims(reply, question) == []
+    assert check_reply(reply, [seats.text], question).unsupported == []
+    assert claims("海盐县属于第四批示范区。[1]", "海盐县是第几批示范区？") == ["4"]
