@@ -396,6 +396,8 @@ class Retriever:
             about the question's words (see :func:`figure_coverage`).
         penalty_weight: how much a question about a sanction (罚多少, 法律责任) lifts the clauses that
             impose one (:func:`is_penalty`).
+        scope_weight: how much a clause stating its document's purpose or scope (more than
+            :data:`SCOPE_SHARE` of it, :func:`qa.chunking.scope_share`) drops for a question not on scope.
         as_of: the date as of which hits tell their document's validity (None: today).
         thesaurus: the documents' words, to search for those nearest to a question's words that no
             passage uses (None: the question's words only).
