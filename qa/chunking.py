@@ -113,6 +113,8 @@ def scope_share(text: str) -> float:
     """How much of a clause (by characters) states its document's purpose or scope: the sentences
     saying why the document was made or what it applies to (1 for a purpose article, less for a scope
     article that also defines its terms or lists what it covers)."""
+    if not _SCOPE_SENTENCE.search(text):
+        return 0.0  # most clauses, read at every load: no need to split them
     body = _AFTER_NUMBER.sub("", text.strip(), count=1)  # below its chapter's title, if any
     sentences = [s for s in re.split(r"(?<=[。；])", body) if s.strip()]
     scope = sum(len(s) for s in sentences if _SCOPE_SENTENCE.search(s))

@@ -104,7 +104,7 @@ def claims(text: str, question: str) -> list[str]:
     return [
         m.group() + unit_at(said, m.end())
         for m in NUMBER.finditer(said)
-        if not number_in(m.group(), asked) and (ordinals or said[max(m.start() - 1, 0) : m.start()] != "第")
+        if not number_in(m.group(), asked) and (ordinals or not said[: m.start()].endswith("第"))
     ]
 
 

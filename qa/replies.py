@@ -136,8 +136,7 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     reply = min((reply[: reply.find(s)] for s in STOP if s in reply), key=len, default=reply)
     reply = _named_markers(reply, passages)
     reply = _LEAD_MARKER.sub(r"\2\1", reply, count=1)
-    reply = _LISTING.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group()))), reply)
-    reply = _SOURCE_NOTE.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(markers(m.group(1)))), reply)
+    reply = _SOURCE_NOTE.sub(_markers_only, _LISTING.sub(_markers_only, reply))
     text = MARKER.sub(keep_valid, _PLACEHOLDER.sub("", reply)).strip()
     normalised = [norm(p) for p in passages]
     wording = [bigrams(p) for p in passages]
@@ -185,6 +184,11 @@ def check_reply(reply: str, passages: list[str], question: str = "") -> Check:
     text = _STRAY_COMMA.sub(r"\1", "".join([*pieces, text[last:]]))
     cited = list(dict.fromkeys(markers(text))) or fallback
     return Check(text, cited, invalid, unsupported, list(dict.fromkeys(vouched)))
+
+
+def _markers_only(match: re.Match[str]) -> str:
+    """The markers of a matched note or listing of the model's sources, without its words."""
+    return "".join(f"[{n}]" for n in dict.fromkeys(markers(match.group())))
 
 
 def _named_markers(reply: str, passages: list[str]) -> str:

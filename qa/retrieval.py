@@ -431,7 +431,7 @@ class Retriever:
         self.closing = np.array([is_closing(c.text) for c in index.chunks], dtype=bool)
         self.history = history_rows(index.chunks)
         self.penalty = np.array([is_penalty(c.text) for c in index.chunks], dtype=bool)
-        self.scope = np.array([scope_share(c.text) for c in index.chunks], dtype=np.float32)
+        self.scope = np.array([scope_share(c.text) > SCOPE_SHARE for c in index.chunks], dtype=bool)
         self._figures: dict[tuple[int, bool], list[tuple[str, float]]] = {}
         self.as_of = parse_as_of(as_of)
         self.thesaurus = thesaurus
@@ -526,7 +526,7 @@ class Retriever:
         if self.penalty_weight and penalty:
             fused[pool] += self.penalty_weight * self.penalty[pool]
         if self.scope_weight and not _ASKS_SCOPE.search(query):
-            fused[pool] -= self.scope_weight * (self.scope[pool] > SCOPE_SHARE)
+            fused[pool] -= self.scope_weight * self.scope[pool]
         if _ASKS_WHEN_IN_FORCE.search(query) and names_a_document(query):
             # closing provisions outside the pool too: their document's lift
             closing = np.flatnonzero(self.closing & scope_rows(scope, self.prior.chunk_doc, self.history))
