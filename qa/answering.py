@@ -143,15 +143,16 @@ def finish(
     asked (see :func:`leveled_elsewhere`): not grounded in what was retrieved; or when each sentence
     of the question has a constraint (its places, years, periods, named documents, the attribute it
     asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
-    conversation) that none of the passages it cites states (the attribute asked, the reply neither),
-    or none of them holds :data:`MIN_COVERAGE` of its content words (those in ``vocabulary``, the
-    words the documents use) and fits its place (a city's document does not answer about the
-    province): otherwise it answered about something else. The cited passages are those after the
-    check (a statement moves to the passage stating its figures, or holding clearly more of its
-    wording). For a question in another language, ``query`` (its Chinese translation) stands for the
-    question in these checks, and the answer's own words are in that language. An answer abstaining
-    only because its passages are about something else lists in ``refocus`` the given passages that
-    are about the question, to ask again with.
+    conversation) that none of the passages it cites about the question states (the attribute asked,
+    the reply neither): a passage is about it when it holds :data:`MIN_COVERAGE` of its content words
+    (those in ``vocabulary``, the words the documents use) and fits its place (a city's document does
+    not answer about the province); a passage naming the city asked about something else does not
+    make another city's rule that city's. Otherwise it answered about something else. The cited
+    passages are those after the check (a statement moves to the passage stating its figures, or
+    holding clearly more of its wording). For a question in another language, ``query`` (its Chinese
+    translation) stands for the question in these checks, and the answer's own words are in that
+    language. An answer abstaining only because its passages are about something else lists in
+    ``refocus`` the given passages that are about the question, to ask again with.
     """
     asked = question if language == Language.CHINESE else query
     check = check_reply(reply, given, question)
@@ -172,9 +173,9 @@ def finish(
     places = set(PLACES.findall(check.text)) - set(PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)
     cited = [hits[n - 1] for n in check.cited]
-    about = any(fits(asked, query, hit, vocabulary, constrained=False) for hit in cited)
+    relevant = [hit for hit in cited if fits(asked, query, hit, vocabulary, constrained=False)]
     said = unmarked(check.text)
-    on_topic = not cited or (about and any(not c.unmet(cited, said) for c in wanted(asked, query)))
+    on_topic = not cited or (relevant and any(not c.unmet(relevant, said) for c in wanted(asked, query)))
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
     declined = declines(check.text, asked, given)
     abstained = not hits or not check.text or declined or not grounded or not on_topic or invented

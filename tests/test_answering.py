@@ -638,10 +638,28 @@ def test_a_question_asking_for_an_attribute_no_cited_passage_states_abstains(pip
     reply = f"最低月工资标准为2260元[{n}]。"
     assert not finish("嘉兴最低月工资标准是多少钱?", "q", reply, hits, texts).abstained
     assert finish("嘉兴的工资最迟要在发薪日后几天内付清?", "q", reply, hits, texts).abstained
+    # an amount asked by what it is paid as (多少补贴, 多少奖金): a reply stating none is no answer
+    unstated = f"按照本通知规定的最低工资标准执行[{n}]。"
+    assert finish("嘉兴职工最低能领多少工资?", "q", reply, hits, texts).cited == [n]
+    assert finish("嘉兴职工最低能领多少工资?", "q", unstated, hits, texts).abstained
     assert Constraints.of("《浙江省实施〈中华人民共和国献血法〉办法》自哪天起施行？").documents == (
         "浙江省实施中华人民共和国献血法办法",
     )
     assert Constraints.of("浙政发〔2021〕16号的实施意见从哪天施行?").documents == ("浙政发〔2021〕16号",)
+
+
+def test_constraints_are_stated_by_the_cited_passages_about_the_question(pipeline: Pipeline):
+    # the wage notice is 嘉兴's; a passage naming 杭州 about something else does not make it 杭州's
+    hits = [
+        *pipeline.retriever.search("嘉兴市最低工资标准", k=1),
+        *pipeline.retriever.search("杭州城西科创大走廊", k=1),
+    ]
+    texts = [h.chunk.text for h in hits]
+    assert "2260" in texts[0] and "杭州" not in texts[0] and "杭州" in texts[1] and "最低工资" not in texts[1]
+    vocabulary = pipeline.retriever.index.vocabulary
+    reply = "最低月工资标准为2260元[1][2]。"
+    assert not finish("嘉兴最低月工资标准是多少?", "q", reply, hits, texts, vocabulary=vocabulary).abstained
+    assert finish("杭州最低月工资标准是多少?", "q", reply, hits, texts, vocabulary=vocabulary).abstained
 
 
 def test_a_marker_naming_a_document_by_its_number_cites_its_passages(wage_hits: list[Hit]):
