@@ -91,6 +91,7 @@ class Pipeline:
             place_weight=config.place_weight,
             figure_weight=config.figure_weight,
             penalty_weight=config.penalty_weight,
+            focus_weight=config.focus_weight,
             as_of=config.as_of,
             thesaurus=load_thesaurus(thesaurus_path(config), index.vocabulary, self.embedder)
             if config.expand

@@ -22,6 +22,7 @@ from qa.chunking import PATH_SEP, Chunk, is_closing, scope_share
 from qa.embedding import Embedder
 from qa.expansion import Thesaurus, unknown_words
 from qa.figures import REFERENCE
+from qa.focus import SentenceFocus
 from qa.lexical import normalize
 from qa.metadata import KINDS
 from qa.numerals import arabic_numerals
@@ -398,6 +399,10 @@ class Retriever:
             impose one (:func:`is_penalty`).
         scope_weight: how much a clause stating its document's purpose or scope (more than
             :data:`SCOPE_SHARE` of it, :func:`qa.chunking.scope_share`) drops for a question not on scope.
+        focus_weight: how much a passage's sentence closest to the question counts when the passages of
+            one document among the first ``focus_window`` hits are ordered again
+            (:class:`qa.focus.SentenceFocus`); 0: not at all.
+        focus_window: how many of the first hits are ordered again by their closest sentence.
         as_of: the date as of which hits tell their document's validity (None: today).
         thesaurus: the documents' words, to search for those nearest to a question's words that no
             passage uses (None: the question's words only).
@@ -415,6 +420,8 @@ class Retriever:
         figure_weight: float = 0.9,
         penalty_weight: float = 0.5,
         scope_weight: float = 0.5,
+        focus_weight: float = 5.0,
+        focus_window: int = 10,
         as_of: date | str | None = None,
         thesaurus: Thesaurus | None = None,
     ) -> None:
@@ -425,6 +432,7 @@ class Retriever:
         self.figure_weight = figure_weight
         self.penalty_weight = penalty_weight
         self.scope_weight = scope_weight
+        self.sentence_focus = SentenceFocus(embedder, focus_weight, focus_window)
         self.place_weight = place_weight
         self.prior = DocumentPrior(index.chunks, named_weight, prior_weight)
         self.documents = DocumentTable(self.prior, [t.region for t in index.tags])
@@ -484,9 +492,11 @@ class Retriever:
         mode: Mode = Mode.HYBRID,
         filters: Filters | None = None,
         expand: bool = True,
+        focus: bool = True,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (its unknown words ``expand``-ed by the
-        thesaurus, see :meth:`encode`)."""
+        thesaurus, see :meth:`encode`; the first few ordered again by their sentence closest to it when
+        ``focus``, see :class:`qa.focus.SentenceFocus`)."""
         scope = self._scope(query, filters, mode)
         if scope.documents is not None and not scope.documents.any():
             return []
@@ -532,8 +542,14 @@ class Retriever:
             closing = np.flatnonzero(self.closing & scope_rows(scope, self.prior.chunk_doc, self.history))
             fused[closing] = np.maximum(fused[closing], prior[closing]) + 1.0 + self.dense_weight
         rows = np.flatnonzero(np.isfinite(fused))
-        best = rows[top_rows(fused[rows], k)]
-        return self._hits(best, fused[best])
+        best = rows[top_rows(fused[rows], max(k, self.sentence_focus.window if focus else 0))]
+        scores = fused[best]
+        if focus and q.vector is not None:
+            order, scores = self.sentence_focus.reorder(
+                q.vector, [self.index.chunks[i] for i in best], scores
+            )
+            best = best[order]
+        return self._hits(best[:k], scores[:k])
 
     def _pool_scores(
         self, ranker: Ranker, query: Query, pool: np.ndarray, known: dict[int, float]

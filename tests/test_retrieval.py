@@ -12,6 +12,7 @@ from conftest import run_batch
 from qa.cli import main
 from qa.config import Config
 from qa.expansion import unknown_words
+from qa.focus import SentenceFocus, official_document, sentences_of
 from qa.lexical import tokenize
 from qa.pipeline import Pipeline, QuestionError
 from qa.retrieval import (
@@ -218,3 +219,43 @@ def test_a_word_jieba_only_guessed_is_not_looked_up(pipeline: Pipeline):
     assert "往车" in tokenize("开车时司机往车窗外扔东西")  # what jieba cuts
     unknown = unknown_words("开车时司机往车窗外扔东西", vocabulary)
     assert "往车" not in unknown and {"开车", "司机"} <= set(unknown), unknown
+
+
+@pytest.mark.parametrize(
+    ("question", "wording"),
+    [
+        ("浙江社会发展“十四五”规划的印发通知发给了哪些单位?", "各市、县(市、区)发展改革委"),
+        ("浙江省科技创新发展十四五规划是哪个部门印发的?", "浙江省人民政府"),
+    ],
+)
+def test_the_clause_whose_one_sentence_answers_comes_before_those_sharing_its_words(
+    pipeline: Pipeline, question: str, wording: str
+):
+    # the notice that issues a plan says in one sentence who issues it to whom; the plan's tables and
+    # tasks share the question's words (十四五, 规划, 发展) all over, and by the whole passage's vector
+    # one of them came first
+    retriever = pipeline.retriever
+    top = retriever.search(question, k=5)[0].chunk
+    assert top.clause_path == "正文" and wording in top.text.replace(" ", ""), top.clause_path
+    assert retriever.search(question, k=5, focus=False)[0].chunk.clause_path != "正文"
+
+
+def test_sentence_focus_orders_each_documents_passages_among_their_own_places(pipeline: Pipeline):
+    retriever = pipeline.retriever
+    question = "科技创新“十四五”规划的哪一部分提到建设杭州城西科创大走廊?"
+    hits = retriever.search(question, k=8, focus=False)
+    chunks = [h.chunk for h in hits]
+    assert len({official_document(c) for c in chunks[:5]}) > 1  # the outline's column shares the words
+    vector = retriever.encode(question).vector
+    focus = SentenceFocus(retriever.embedder, weight=100.0, window=5)
+    order, scores = focus.reorder(vector, chunks, np.array([h.score for h in hits]))
+    assert sorted(order) == list(range(8)) and order[5:] == [5, 6, 7]
+    assert [official_document(chunks[i]) for i in order] == [official_document(c) for c in chunks]
+    likeness = focus.likeness(vector, chunks[:5])
+    for document in {official_document(c) for c in chunks[:5]}:  # at this weight, by likeness alone
+        mine = [likeness[i] for i in order[:5] if official_document(chunks[i]) == document]
+        assert mine == sorted(mine, reverse=True)
+    assert list(scores) == [hits[i].score for i in order]
+    assert sentences_of("第一条") == ["第一条"] and sentences_of("总则。本办法适用于全省。") == [
+        "本办法适用于全省。"
+    ]
