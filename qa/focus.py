@@ -8,11 +8,16 @@ articles."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from qa.chunking import Chunk
 from qa.embedding import Embedder
 from qa.figures import sentences
+
+KEPT = 20_000
+"""Passages whose sentence vectors are kept (about 6 KB each), the least recently used dropped first."""
 
 MIN_SENTENCE_CHARS = 5
 """Shorter pieces of a passage (a lone item number, 第一条) are no sentence to compare a question with."""
@@ -44,7 +49,7 @@ class SentenceFocus:
         self.embedder = embedder
         self.weight = weight
         self.window = window
-        self._vectors: dict[str, np.ndarray] = {}  # by passage text: made once, when first among the hits
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # by passage text, most recent last
 
     def likeness(self, vector: np.ndarray, chunks: list[Chunk]) -> np.ndarray:
         """For each passage, the inner product of the question's ``vector`` with the vector of its sentence
@@ -57,7 +62,12 @@ class SentenceFocus:
             for text, p in zip(missing, parts, strict=True):
                 self._vectors[text] = vectors[at : at + len(p)]
                 at += len(p)
-        return np.array([float((self._vectors[c.text] @ vector).max()) for c in chunks])
+        found = [self._vectors[c.text] for c in chunks]
+        for c in chunks:
+            self._vectors.move_to_end(c.text)
+        while len(self._vectors) > KEPT:
+            self._vectors.popitem(last=False)
+        return np.array([float((v @ vector).max()) for v in found])
 
     def reorder(
         self, vector: np.ndarray, chunks: list[Chunk], scores: np.ndarray
