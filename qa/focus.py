@@ -74,15 +74,17 @@ class SentenceFocus:
     ) -> tuple[list[int], np.ndarray]:
         """The order of the first hits (``chunks`` with their ``scores``, best first) and their scores,
         each official document's passages ordered again among the places they hold by score plus
-        ``weight`` times :meth:`likeness`; hits past :attr:`window` keep their places."""
+        ``weight`` times :meth:`likeness` (a document's only passage there is not compared); hits past
+        :attr:`window` keep their places."""
         order = list(range(len(chunks)))
-        head = min(self.window, len(chunks)) if self.weight else 0
-        if not head:
+        documents = [official_document(c) for c in chunks[: self.window if self.weight else 0]]
+        shared = [i for i, d in enumerate(documents) if documents.count(d) > 1]
+        if not shared:
             return order, scores
-        focused = scores[:head] + self.weight * self.likeness(vector, chunks[:head])
-        documents = [official_document(c) for c in chunks[:head]]
-        for document in set(documents):
-            places = [i for i, d in enumerate(documents) if d == document]
+        likeness = self.likeness(vector, [chunks[i] for i in shared])
+        focused = dict(zip(shared, scores[shared] + self.weight * likeness, strict=True))
+        for document in {documents[i] for i in shared}:
+            places = [i for i in shared if documents[i] == document]
             for place, i in zip(places, sorted(places, key=lambda i: -focused[i]), strict=True):
                 order[place] = i
         return order, scores[order]
