@@ -15,6 +15,7 @@ import numpy as np
 from qa.chunking import Chunk
 from qa.embedding import Embedder
 from qa.figures import sentences
+from qa.store import doc_key
 
 KEPT = 20_000
 """Passages whose sentence vectors are kept (about 6 KB each), the least recently used dropped first."""
@@ -30,9 +31,10 @@ def sentences_of(text: str) -> list[str]:
     return [s for s in found if len(s) >= MIN_SENTENCE_CHARS] or [text]
 
 
-def official_document(chunk: Chunk) -> tuple[str, str, str]:
-    """The official document a passage belongs to, a plan attached to a notice with it."""
-    return chunk.source_file, chunk.doc_number, chunk.doc_title
+def official_document(chunk: Chunk) -> tuple[str, ...]:
+    """The official document a passage belongs to, a plan attached to a notice with it: its
+    :func:`qa.store.doc_key` without the part."""
+    return doc_key(chunk)[:3]
 
 
 class SentenceFocus:
@@ -45,7 +47,7 @@ class SentenceFocus:
         window: how many of the first hits are ordered again.
     """
 
-    def __init__(self, embedder: Embedder, weight: float = 5.0, window: int = 10) -> None:
+    def __init__(self, embedder: Embedder, weight: float, window: int) -> None:
         self.embedder = embedder
         self.weight = weight
         self.window = window
@@ -77,14 +79,16 @@ class SentenceFocus:
         ``weight`` times :meth:`likeness` (a document's only passage there is not compared); hits past
         :attr:`window` keep their places."""
         order = list(range(len(chunks)))
-        documents = [official_document(c) for c in chunks[: self.window if self.weight else 0]]
-        shared = [i for i, d in enumerate(documents) if documents.count(d) > 1]
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, chunk in enumerate(chunks[: self.window if self.weight else 0]):
+            groups.setdefault(official_document(chunk), []).append(i)
+        shared = [places for places in groups.values() if len(places) > 1]
         if not shared:
             return order, scores
-        likeness = self.likeness(vector, [chunks[i] for i in shared])
-        focused = dict(zip(shared, scores[shared] + self.weight * likeness, strict=True))
-        for document in {documents[i] for i in shared}:
-            places = [i for i in shared if documents[i] == document]
+        compared = [i for places in shared for i in places]
+        likeness = self.likeness(vector, [chunks[i] for i in compared])
+        focused = dict(zip(compared, scores[compared] + self.weight * likeness, strict=True))
+        for places in shared:
             for place, i in zip(places, sorted(places, key=lambda i: -focused[i]), strict=True):
                 order[place] = i
         return order, scores[order]
