@@ -62,6 +62,9 @@ _PEOPLE = re.compile(
 _OWN_AGE = re.compile(r"(?:我|本人)(?!们)[^，。；,]{0,6}?\d+\s*(?:周岁|岁)")
 _NEED = re.compile(r"想|希望|打算|准备|需要|担心|要|能不能|怎么|如何|申请|申报")
 _PART = re.compile(r"[^，。；,;！？!?]+")
+_DENIAL = re.compile(r"(?:不是|并非|不属于|不算|没有|没|从未|尚未|还未|不在|不担任)[^，。；,;！？!?]*")
+"""A denial and the rest of its part (不是低保或困难家庭, 还没有正式的研发机构): what it names the profile is
+not."""
 _SMALL = re.compile(r"小微|初创|中小")
 _SMALL_HEADCOUNT = 300
 """Staff up to this many: a small or medium enterprise (the national SME standard for industry)."""
@@ -158,7 +161,7 @@ class Profile:
         extra = " ".join([industry or "", *(qualifications or [])])
         words = f"{text} {extra}".strip()
         place = region if region is not None else text
-        found = categories_in(words)
+        found = categories_in(_DENIAL.sub("", words))
         if kind is None:
             kind = _guess_kind(words, found)
         kind = Kind(kind)

@@ -107,6 +107,13 @@ def test_profile_fields_win_over_the_text():
     assert implied.weights["科技企业"] < implied.weights["科技型中小企业"]
 
 
+def test_what_a_profile_denies_is_not_its_group():
+    assert "低收入群体" in Profile.parse("我45岁，住在宁波，是低保户").categories
+    assert "低收入群体" not in Profile.parse("我45岁，住在宁波，家里收入正常，不是低保或困难家庭").categories
+    firm = Profile.parse("嘉兴一家民营企业，300多人，还没有正式的研发机构，想申报高新技术企业")
+    assert "民营企业" in firm.categories and "企业研发机构" not in firm.categories
+
+
 @pytest.mark.parametrize(
     ("text", "role", "granted", "bound"),
     [
