@@ -60,6 +60,10 @@ _PEOPLE = re.compile(
 )
 """The end of a party naming people: what they are given is not an organisation's."""
 _OWN_AGE = re.compile(r"(?:我|本人)(?!们)[^，。；,]{0,6}?\d+\s*(?:周岁|岁)")
+_STAFF = re.compile(
+    r"\d+\s*(?:多|来|余)?\s*(?:个|名)?\s*(?:员工|职工|工人|雇员|店员|伙计)|(?:请|雇|招)了?\s*\d+"
+)
+"""The staff a profile employs (20来个工人, 打算请8个员工)."""
 _NEED = re.compile(r"想|希望|打算|准备|需要|担心|要|能不能|怎么|如何|申请|申报")
 _PART = re.compile(r"[^，。；,;！？!?]+")
 _DENIAL = re.compile(r"(?:不是|并非|不属于|不算|没有|没|从未|尚未|还未|不在|不担任)[^，。；,;！？!?]*")
@@ -205,6 +209,8 @@ class Profile:
 def _guess_kind(words: str, found: list[str]) -> Kind:
     if _OWN_AGE.search(words):
         return Kind.PERSON  # only a person states their own age
+    if _STAFF.search(arabic_numerals(words)):
+        return Kind.ENTERPRISE  # and only an employer its staff
     person = sum(CATEGORY[c].weight for c in found if CATEGORY[c].kind == Kind.PERSON)
     enterprise = sum(CATEGORY[c].weight for c in found if CATEGORY[c].kind == Kind.ENTERPRISE)
     person += 1.0 if _PERSON_WORDS.search(words) else 0.0

@@ -87,6 +87,14 @@ def test_tags_file_is_redone_for_other_chunks_or_tagger(chunks: list[Chunk], tmp
         ("湖州一位3岁孩子的家长", "湖州市", Kind.PERSON, ["婴幼儿", "儿童", "家庭"], []),
         ("我是温州的女性创业者", "温州市", Kind.PERSON, ["妇女", "创业者"], []),
         ("退休在家的老人", "", Kind.PERSON, ["老年人"], []),
+        (
+            "我准备在衢州开一家烧烤店，打算请8个员工",
+            "衢州市",
+            Kind.ENTERPRISE,
+            ["中小企业"],
+            [],
+        ),  # an employer
+        ("我在嘉兴一家电子厂做流水线工人", "嘉兴市", Kind.PERSON, [], []),  # employed
     ],
 )
 def test_profile_from_text(text: str, region: str, kind: Kind, categories: list[str], industries: list[str]):
