@@ -53,6 +53,7 @@ class Config:
         focus_weight: how much the first hits are ordered again by their one sentence closest to the
             question (by the embedding model; 0: not at all), so that the article whose sentence answers
             it comes before its neighbours that only share its words.
+        focus_window: how many of the first hits are ordered again so.
         expand: search by keyword also for the documents' words nearest (by the embedding model) to the
             question's words that no passage uses (司机 -> 驾驶员; see :mod:`qa.expansion`).
         max_question_chars: longer questions are refused with a message.
@@ -105,6 +106,7 @@ class Config:
     figure_weight: float = 0.9
     penalty_weight: float = 0.5
     focus_weight: float = 5.0
+    focus_window: int = 10
     expand: bool = True
     max_question_chars: int = 500
     threads: int = 2

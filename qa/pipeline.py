@@ -92,6 +92,7 @@ class Pipeline:
             figure_weight=config.figure_weight,
             penalty_weight=config.penalty_weight,
             focus_weight=config.focus_weight,
+            focus_window=config.focus_window,
             as_of=config.as_of,
             thesaurus=load_thesaurus(thesaurus_path(config), index.vocabulary, self.embedder)
             if config.expand

@@ -238,6 +238,8 @@ def test_the_clause_whose_one_sentence_answers_comes_before_those_sharing_its_wo
     top = retriever.search(question, k=5)[0].chunk
     assert top.clause_path == "正文" and wording in top.text.replace(" ", ""), top.clause_path
     assert retriever.search(question, k=5, focus=False)[0].chunk.clause_path != "正文"
+    narrow = Pipeline(Config.from_env(focus_window=1), progress=False).retriever  # the first hit alone
+    assert narrow.search(question, k=5)[0].chunk.clause_path != "正文"
 
 
 def test_sentence_focus_orders_each_documents_passages_among_their_own_places(pipeline: Pipeline):
