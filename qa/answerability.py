@@ -6,12 +6,12 @@ model's reply one input."""
 from __future__ import annotations
 
 import re
-from collections.abc import Container
 from dataclasses import dataclass
 from enum import Enum
 
 import jieba.posseg
 
+from qa.expansion import Lexicon
 from qa.figures import REFERENCE, norm, number_in, sentences
 from qa.lexical import normalize, tokenize
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
@@ -83,6 +83,8 @@ class Attribute(Enum):
     RATE = "比例"
     DATE = "日期"
     BODY = "部门"
+    SIZE = "尺寸"
+    """A length, height, area or weight."""
 
 
 _ASKS = {
@@ -99,6 +101,10 @@ _ASKS = {
     Attribute.BODY: re.compile(
         r"哪个部门|哪些部门|什么部门|哪个机构|哪些机构|哪个单位|谁(?:来)?负责|由谁|找谁|向谁|主管部门|哪里(?:办|申请|投诉|登记)"
     ),
+    Attribute.SIZE: re.compile(
+        r"多长(?!时间)|多高|多宽|多深|多重|多大(?:的)?面积|面积(?:有|要|是)?多大|多少(?:厘米|米|公里|千米|平方米|平方|亩|公斤|千克|吨)"
+        r"|(?:长度|高度|宽度|深度|面积|重量)(?:是|为|有|要|不超过|不得超过|最多|至少)?多少"
+    ),
 }
 """How a question asks for each attribute (a yes-or-no question asks for none)."""
 _STATES = {
@@ -112,6 +118,7 @@ _STATES = {
         r"部门|机关|[厅局委办]|委员会|政府|机构|中心|单位|法院|检察院|协会|组织|主任|负责人"
         r"|(?<!城)[省市县区乡镇村]长(?![期效远久度])"
     ),
+    Attribute.SIZE: re.compile(r"\d(?:厘米|毫米|千米|公里|平方米|米|亩|公顷|公斤|千克|吨)"),
 }
 """How a passage (in :func:`norm`'s form, figures in Arabic numerals) states each attribute."""
 _SAYS = {
@@ -120,6 +127,7 @@ _SAYS = {
     Attribute.RATE: re.compile(r"\d"),
     Attribute.DATE: re.compile(r"\d|之日"),
     Attribute.BODY: _STATES[Attribute.BODY],
+    Attribute.SIZE: re.compile(r"\d"),
 }
 """How a reply states each attribute: a figure (a bare 52.78 from a table's 比例(%) column is a rate),
 or for a body, a body."""
@@ -240,13 +248,14 @@ def _context(hit: Hit) -> str:
     return normalize(" ".join([c.doc_title, c.part, c.issuer, c.clause_path, c.text, c.cited]))
 
 
-def coverage(question: str, hit: Hit, vocabulary: Container[str] | None = None) -> float:
+def coverage(question: str, hit: Hit, lexicon: Lexicon | None = None) -> float:
     """Share of the question's content words (jieba, without asking words, figures and places, which
     :func:`anchors` and :func:`in_scope` test) that the passage holds with its document title and
-    clause path. With ``vocabulary`` (the index's tokens): a question mostly in words the documents never
-    use (a citizen's 打零工, 工钱, 老板) is a paraphrase, judged by the words they do use; a few such
-    words among theirs (火星, 载人) name what the documents lack, and count; a question none of whose
-    words they use (嘉兴出租车起步价) is answered by nothing."""
+    clause path, a word the documents never use held also by one of their words nearest to it (司机 by
+    驾驶员). With a ``lexicon``: a question mostly in words the documents never use (a citizen's 打零工,
+    工钱, 老板) is a paraphrase, judged by the words they do use and those the passage holds a near word
+    for; a few such words among theirs (火星, 载人) name what the documents lack, and count; a question
+    none of whose words they use (嘉兴出租车起步价) is answered by nothing."""
     content = [w for w, flag in jieba.posseg.lcut(question) if flag.startswith(_CONTENT)]
     words = [
         w
@@ -255,11 +264,13 @@ def coverage(question: str, hit: Hit, vocabulary: Container[str] | None = None) 
     ]
     if not words:
         return 1.0
-    known = [w for w in words if vocabulary is None or w in vocabulary]
+    context = _context(hit)
+    forms = lexicon.forms if lexicon is not None else lambda w: [w]
+    held = [w for w in words if any(f in context for f in forms(w))]
+    known = [w for w in words if lexicon is None or w in lexicon.vocabulary or w in held]
     if 2 * len(known) <= len(words):
         words = known
-    context = _context(hit)
-    return sum(w in context for w in words) / len(words) if words else 0.0
+    return len(held) / len(words) if words else 0.0
 
 
 def leveled_elsewhere(question: str, figures: list[str], passage: str) -> bool:
@@ -297,13 +308,13 @@ def fits(
     question: str,
     query: str,
     hit: Hit,
-    vocabulary: Container[str] | None,
+    lexicon: Lexicon | None,
     least: float = MIN_COVERAGE,
     constrained: bool = True,
 ) -> bool:
     """Whether the passage fits the place ``question`` asks about (:func:`in_scope`), holds at least
     ``least`` of its content words (:func:`coverage`) and, if ``constrained``, states what it constrains
     (see :func:`wanted`; a follow-up's from ``query``, which carries the conversation)."""
-    if not (in_scope(question, hit) and coverage(question, hit, vocabulary) >= least):
+    if not (in_scope(question, hit) and coverage(question, hit, lexicon) >= least):
         return False
     return not constrained or any(not c.unmet([hit]) for c in wanted(question, query))

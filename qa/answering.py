@@ -8,7 +8,7 @@ the retrieval query, serves the checks)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from qa.answerability import (
@@ -20,6 +20,7 @@ from qa.answerability import (
     wanted,
 )
 from qa.chunking import PATH_SEP, Chunk, item_range
+from qa.expansion import Lexicon
 from qa.figures import (
     MARKER,
     NUMBER,
@@ -132,7 +133,7 @@ def finish(
     hits: list[Hit],
     given: list[str],
     language: Language = Language.CHINESE,
-    vocabulary: Container[str] | None = None,
+    lexicon: Lexicon | None = None,
 ) -> Answer:
     """Check the model's ``reply`` and decide abstention from it and from the retrieval evidence.
 
@@ -145,9 +146,9 @@ def finish(
     asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
     conversation) that none of the passages it cites about the question states (the attribute asked,
     the reply neither): a passage is about it when it holds :data:`MIN_COVERAGE` of its content words
-    (those in ``vocabulary``, the words the documents use) and fits its place (a city's document does
-    not answer about the province); a passage naming the city asked about something else does not
-    make another city's rule that city's. Otherwise it answered about something else. The cited
+    (those the documents use or have near words for, by ``lexicon``) and fits its place (a city's
+    document does not answer about the province); a passage naming the city asked about something else
+    does not make another city's rule that city's. Otherwise it answered about something else. The cited
     passages are those after the check (a statement moves to the passage stating its figures, or
     holding clearly more of its wording). For a question in another language, ``query`` (its Chinese
     translation) stands for the question in these checks, and the answer's own words are in that
@@ -160,7 +161,7 @@ def finish(
     where = bool(_WHERE.search(asked))
     moved = {}
     if where:  # the clause asked about: of the cited document's passages, the one holding the question
-        moved = {n: _clause_asked(asked, hits, n, figures, vocabulary) for n in check.cited}
+        moved = {n: _clause_asked(asked, hits, n, figures, lexicon) for n in check.cited}
     elif ASKS_TOTAL.search(asked):  # how many items a list has: the passage holding its last one
         moved = {n: _last_item(hits, n, figures) for n in check.cited}
     if moved:
@@ -173,7 +174,7 @@ def finish(
     places = set(PLACES.findall(check.text)) - set(PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)
     cited = [hits[n - 1] for n in check.cited]
-    relevant = [hit for hit in cited if fits(asked, query, hit, vocabulary, constrained=False)]
+    relevant = [hit for hit in cited if fits(asked, query, hit, lexicon, constrained=False)]
     said = unmarked(check.text)
     on_topic = not cited or (relevant and any(not c.unmet(relevant, said) for c in wanted(asked, query)))
     invented = bool(check.invalid_markers) and not check.written  # cites only passages never given
@@ -185,14 +186,14 @@ def finish(
         # plainly about the question, where the model named another document or clause or none (it is
         # weak at this; retrieval ranks the source first); the 出处 line below gives its clause
         n = stating[0]
-        if fits(asked, query, hits[n - 1], vocabulary, WHERE_COVERAGE):
+        if fits(asked, query, hits[n - 1], lexicon, WHERE_COVERAGE):
             check, abstained = Check(f"{label(hits[n - 1])}[{n}]", [n], [], []), False
     if abstained:
         refocus = []
         if hits and check.text and not (declined or invented or on_topic) and grounded:
             # the model answered from a passage about something else (the province's table for a
             # corridor's target): worth asking again with the passages about the question alone
-            refocus = [n for n, hit in enumerate(hits, 1) if fits(asked, query, hit, vocabulary)]
+            refocus = [n for n, hit in enumerate(hits, 1) if fits(asked, query, hit, lexicon)]
         return abstention(question, query, hits, reply, language, refocus)
     text = check.text
     if language == Language.CHINESE and check.cited and (where or terse(question, text)):
@@ -213,9 +214,7 @@ def _stating_asked(question: str, given: list[str]) -> list[int]:
     return [n for n, p in enumerate(given, 1) if all(number_in(x, norm(p)) for x in figures)]
 
 
-def _clause_asked(
-    question: str, hits: list[Hit], n: int, figures: list[str], vocabulary: Container[str] | None
-) -> int:
+def _clause_asked(question: str, hits: list[Hit], n: int, figures: list[str], lexicon: Lexicon | None) -> int:
     """Of the given passages from the document of passage ``n`` that state what it states of the answer's
     ``figures``, the one holding most of the question's words (``n`` on a tie): where a question asks
     which clause says something, the answer names the document, and the model cites whichever of its
@@ -228,7 +227,7 @@ def _clause_asked(
         if (hit.chunk.doc_title, hit.chunk.part) == (c.doc_title, c.part)
         and all(number_in(x, norm(hit.chunk.text)) for x in held)
     ]
-    return max(same, key=lambda m: (coverage(question, hits[m - 1], vocabulary), m == n))
+    return max(same, key=lambda m: (coverage(question, hits[m - 1], lexicon), m == n))
 
 
 def _last_item(hits: list[Hit], n: int, figures: list[str]) -> int:

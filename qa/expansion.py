@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jieba
@@ -82,16 +82,47 @@ class Thesaurus:
         except (OSError, ValueError, KeyError):
             return None
 
+    def neighbours(self, vectors: np.ndarray) -> list[dict[str, float]]:
+        """For each word whose vector (a row, as a query) is given, the documents' words nearest to it
+        with their cosine: at most :data:`NEAREST`, each at least :data:`SIMILAR`."""
+        found: list[dict[str, float]] = []
+        for vector in vectors:
+            similar = self.vectors @ vector if self.words else np.zeros(0, np.float32)
+            best = np.argsort(-similar)[:NEAREST]
+            found.append({self.words[i]: float(similar[i]) for i in best if similar[i] >= SIMILAR})
+        return found
+
     def nearest(self, vectors: np.ndarray) -> list[str]:
         """The documents' words nearest to the words whose ``vectors`` (rows, as queries) are given, best
         first."""
         found: dict[str, float] = {}
-        for vector in vectors if self.words else []:
-            similar = self.vectors @ vector
-            for i in np.argsort(-similar)[:NEAREST]:
-                if similar[i] >= SIMILAR:
-                    found[self.words[i]] = max(found.get(self.words[i], 0.0), float(similar[i]))
+        for near in self.neighbours(vectors):
+            for word, similar in near.items():
+                found[word] = max(found.get(word, 0.0), similar)
         return sorted(found, key=lambda w: -found[w])
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The words the documents use, and for the words of one question they never use, the documents'
+    words nearest to them (those search looks for as well): what a passage must hold to hold a
+    question's word.
+
+    Args:
+        vocabulary: the index's tokens.
+        nearest: a question's words that no passage uses, each with its nearest words of the documents.
+    """
+
+    vocabulary: Container[str] = frozenset()
+    nearest: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def knows(self, word: str) -> bool:
+        """Whether the documents use ``word`` or a word nearest to it."""
+        return word in self.vocabulary or bool(self.nearest.get(word))
+
+    def forms(self, word: str) -> list[str]:
+        """``word`` and the documents' words nearest to it."""
+        return [word, *self.nearest.get(word, ())]
 
 
 def unknown_words(query: str, vocabulary: Mapping[str, int]) -> list[str]:

@@ -228,8 +228,8 @@ class Pipeline:
             for piece in renumbered(pieces, numbers) if numbers else pieces:
                 timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield piece
-        vocabulary = self.retriever.index.vocabulary
-        answer = finish(question, query, "".join(reply), hits, prompt.passages, language, vocabulary)
+        lexicon = self.retriever.lexicon(query)
+        answer = finish(question, query, "".join(reply), hits, prompt.passages, language, lexicon)
         if self.refocus(answer):
             t = time.perf_counter()
             answer = self.second_look(answer, history, language)
@@ -275,8 +275,8 @@ class Pipeline:
         question, query = answer.question, answer.query
         prompt = build_prompt(question, query, kept, self.config.context_chars, history, language)
         reply = complete(self.load_generator(), prompt.messages, self.config.max_answer_tokens, STOP)
-        vocabulary = self.retriever.index.vocabulary
-        second = finish(question, query, reply, kept, prompt.passages, language, vocabulary)
+        lexicon = self.retriever.lexicon(query)
+        second = finish(question, query, reply, kept, prompt.passages, language, lexicon)
         return answer if second.abstained else second
 
     def ask(self, question: str, history: list[str] | None = None, filters: Filters | None = None) -> Answer:

@@ -20,7 +20,7 @@ from scipy import sparse
 
 from qa.chunking import PATH_SEP, Chunk, is_closing, scope_share
 from qa.embedding import Embedder
-from qa.expansion import Thesaurus, unknown_words
+from qa.expansion import Lexicon, Thesaurus, unknown_words
 from qa.figures import REFERENCE
 from qa.focus import SentenceFocus
 from qa.lexical import normalize
@@ -462,6 +462,16 @@ class Retriever:
         vectors = self.embedder.encode_query([text, *unknown])  # one pass
         nearest = thesaurus.nearest(vectors[1:]) if thesaurus is not None and unknown else []
         return Query(" ".join([text, *nearest]), vectors[0])
+
+    def lexicon(self, text: str) -> Lexicon:
+        """The documents' words, with the nearest of them for each word of ``text`` that no passage uses
+        (as :meth:`encode` expands it; none without a thesaurus)."""
+        vocabulary = self.index.vocabulary
+        unknown = unknown_words(text, vocabulary) if self.thesaurus is not None else []
+        if not unknown:
+            return Lexicon(vocabulary)
+        near = self.thesaurus.neighbours(self.embedder.encode_query(unknown))
+        return Lexicon(vocabulary, {w: list(n) for w, n in zip(unknown, near, strict=True) if n})
 
     def dense_scores(self, text: str, rows: np.ndarray) -> np.ndarray:
         """Inner product of the vector of ``text`` with the vectors of the passages in ``rows``."""

@@ -361,15 +361,15 @@ def test_answer_from_a_passage_about_something_else_asks_again_with_those_about_
     question = "杭州城西科创大走廊到2025年要新引进多少顶尖人才和领军人才?"
     hits = pipeline.retriever.search(question, k=3)
     texts = [f"{h.chunk.doc_title} {h.chunk.clause_path}\n{h.chunk.text}" for h in hits]
-    vocabulary = pipeline.retriever.index.vocabulary
+    lexicon = pipeline.retriever.lexicon(question)
     about = [n for n, h in enumerate(hits, 1) if "杭州城西科创大走廊" in h.chunk.text]
     other = next(n for n, h in enumerate(hits, 1) if "杭州" not in texts[n - 1] and "1500" in h.chunk.text)
     reply = f"新引进全球顶尖人才200名左右、科技领军人才1500名左右[{other}]。"
-    answer = finish(question, question, reply, hits, texts, vocabulary=vocabulary)
+    answer = finish(question, question, reply, hits, texts, lexicon=lexicon)
     assert answer.abstained and answer.refocus and set(answer.refocus) <= set(about)
     # a reply the model declines, or one citing the clause asked about, is not asked again
-    assert not finish(question, question, f"{NOT_FOUND}。", hits, texts, vocabulary=vocabulary).refocus
-    right = finish(question, question, f"350人[{about[0]}]。", hits, texts, vocabulary=vocabulary)
+    assert not finish(question, question, f"{NOT_FOUND}。", hits, texts, lexicon=lexicon).refocus
+    right = finish(question, question, f"350人[{about[0]}]。", hits, texts, lexicon=lexicon)
     assert not right.abstained and not right.refocus
 
 
@@ -384,25 +384,29 @@ def test_question_on_the_province_is_not_answered_from_a_city_document(wage_hits
 def test_words_the_documents_never_use_do_not_count_against_a_passage(pipeline: Pipeline):
     # a citizen's 打零工, 工钱 and 老板: the wage notice says 非全日制 and 小时最低工资
     question = "在嘉兴打零工按小时算工钱,老板每小时最少得给多少钱?"
-    vocabulary = pipeline.retriever.index.vocabulary
+    retriever = pipeline.retriever
+    vocabulary = retriever.index.vocabulary
     assert "工钱" not in vocabulary and "小时" in vocabulary
-    hits = pipeline.retriever.search("嘉兴非全日制工作的最低小时工资", k=3)
+    hits = retriever.search("嘉兴非全日制工作的最低小时工资", k=3)
     texts = [h.chunk.text for h in hits]
     holder = next(n for n, t in enumerate(texts, 1) if "22 元" in t or "22元" in t)
-    assert coverage(question, hits[holder - 1], vocabulary) > coverage(question, hits[holder - 1])
-    answer = finish(question, question, f"每小时22元[{holder}]。", hits, texts, vocabulary=vocabulary)
+    lexicon = retriever.lexicon(question)
+    assert coverage(question, hits[holder - 1], lexicon) > coverage(question, hits[holder - 1])
+    answer = finish(question, question, f"每小时22元[{holder}]。", hits, texts, lexicon=lexicon)
     assert not answer.abstained and answer.cited == [holder]
-    taxi = finish("嘉兴出租车每公里多少钱?", "q", f"22元[{holder}]。", hits, texts, vocabulary=vocabulary)
-    assert taxi.abstained  # 出租车 is no word of the documents, but 公里 is, and the wage notice lacks it
-    fare = finish("嘉兴出租车起步价是多少?", "q", f"22元[{holder}]。", hits, texts, vocabulary=vocabulary)
-    assert fare.abstained  # the documents use none of its words
+    taxi, fare = "嘉兴出租车每公里多少钱?", "嘉兴出租车起步价是多少?"
+    reply = f"22元[{holder}]。"
+    # 出租车 is no word of the documents, but 公里 is, and the wage notice lacks it
+    assert finish(taxi, "q", reply, hits, texts, lexicon=retriever.lexicon(taxi)).abstained
+    assert finish(fare, "q", reply, hits, texts, lexicon=retriever.lexicon(fare)).abstained  # nor these
     # two words the documents lack (火星, 载人) among five of theirs: they name what the documents lack
     mars = "2030年火星载人登陆计划由哪家航天公司承担？"
     assert {"火星", "载人"}.isdisjoint(vocabulary) and {"登陆", "计划", "航天"} <= set(vocabulary)
-    hits = pipeline.retriever.search(mars, k=3)
+    hits = retriever.search(mars, k=3)
     texts = [h.chunk.text for h in hits]
+    lexicon = retriever.lexicon(mars)
     assert all(
-        finish(mars, mars, f"由省科技厅承担[{n}]。", hits, texts, vocabulary=vocabulary).abstained
+        finish(mars, mars, f"由省科技厅承担[{n}]。", hits, texts, lexicon=lexicon).abstained
         for n in (1, 2, 3)
     )
 
@@ -424,15 +428,15 @@ def test_bare_yes_or_no_quotes_the_sentence_that_decides_it(pipeline: Pipeline):
     hits = pipeline.retriever.search(question, k=3)
     texts = [h.chunk.text for h in hits]
     holder = next(n for n, t in enumerate(texts, 1) if "户口可随迁子女户口所在地" in t)
-    vocabulary = pipeline.retriever.index.vocabulary
-    answer = finish(question, question, f"可以。[{holder}]", hits, texts, vocabulary=vocabulary)
+    lexicon = pipeline.retriever.lexicon(question)
+    answer = finish(question, question, f"可以。[{holder}]", hits, texts, lexicon=lexicon)
     assert not answer.abstained and answer.cited == [holder]
     said, quoted = answer.text.split("\n\n")[:2]
     assert said == f"可以。[{holder}]" and quoted.startswith("原文：“") and quoted.endswith(f"”[{holder}]")
     assert "80周岁以上老年人户口可随迁子女户口所在地" in quoted
     # an answer that says more than yes or no, or a question that is not yes-or-no, is left as it is
     longer = f"可以，80周岁以上老年人户口可随迁子女户口所在地[{holder}]。"
-    assert "原文" not in finish(question, question, longer, hits, texts, vocabulary=vocabulary).text
+    assert "原文" not in finish(question, question, longer, hits, texts, lexicon=lexicon).text
     assert "原文" not in finish("老人户口怎么迁?", "q", f"可以。[{holder}]", hits, texts).text
 
 
@@ -503,9 +507,9 @@ def test_answer_naming_a_document_cites_its_clause_that_holds_the_question(pipel
     holder = next(n for n, h in enumerate(hits, 1) if "杭州城西科创大走廊" in h.chunk.clause_path)
     c = hits[holder - 1].chunk
     other = next(n for n, h in enumerate(hits, 1) if n != holder and h.chunk.doc_title == c.doc_title)
-    vocabulary = pipeline.retriever.index.vocabulary
+    lexicon = pipeline.retriever.lexicon(question)
     name = c.part or c.doc_title
-    answer = finish(question, question, f"《{name}》[{other}]", hits, texts, vocabulary=vocabulary)
+    answer = finish(question, question, f"《{name}》[{other}]", hits, texts, lexicon=lexicon)
     assert answer.cited == [holder] and answer.text.startswith(f"《{name}》[{holder}]"), answer.text
     assert f"{c.clause_path}[{holder}]" in answer.text  # the 出处 line names that clause
 
@@ -518,9 +522,9 @@ def test_where_a_rule_is_written_is_answered_from_the_best_passage_when_the_repl
     texts = [h.chunk.text for h in hits]
     c = hits[0].chunk
     assert "合同期限最长不超过15年" in c.text
-    vocabulary = pipeline.retriever.index.vocabulary
+    lexicon = pipeline.retriever.lexicon(question)
     # the model cites only a passage never given: rejected, so the best passage answers
-    answer = finish(question, question, "见资料[7]。", hits, texts, vocabulary=vocabulary)
+    answer = finish(question, question, "见资料[7]。", hits, texts, lexicon=lexicon)
     assert not answer.abstained and answer.cited == [1]
     assert answer.text.startswith(f"《{c.part or c.doc_title}》[1]")
     assert "合同期限最长不超过15年" in answer.text  # the wording, quoted
@@ -528,15 +532,13 @@ def test_where_a_rule_is_written_is_answered_from_the_best_passage_when_the_repl
     # the model quotes another clause of the plan (its 300 张床位): the clause stating the question's
     # 15 年 answers, with its wording
     other = next(n for n, t in enumerate(texts, 1) if "15年" not in t)
-    answer = finish(
-        question, question, f"《{c.part or c.doc_title}》[{other}]", hits, texts, vocabulary=vocabulary
-    )
+    answer = finish(question, question, f"《{c.part or c.doc_title}》[{other}]", hits, texts, lexicon=lexicon)
     assert not answer.abstained and answer.cited == [1] and "合同期限最长不超过15年" in answer.text
     # a question on what no document holds still abstains
     taxi = "嘉兴出租车起步价的规定出自哪份文件?"
     hits = pipeline.retriever.search(taxi, k=3)
     texts = [h.chunk.text for h in hits]
-    assert finish(taxi, taxi, "见资料[7]。", hits, texts, vocabulary=vocabulary).abstained
+    assert finish(taxi, taxi, "见资料[7]。", hits, texts, lexicon=lexicon).abstained
 
 
 def test_answers_to_the_parts_of_a_question_make_one_answer_numbering_their_passages_together(
@@ -656,10 +658,10 @@ def test_constraints_are_stated_by_the_cited_passages_about_the_question(pipelin
     ]
     texts = [h.chunk.text for h in hits]
     assert "2260" in texts[0] and "杭州" not in texts[0] and "杭州" in texts[1] and "最低工资" not in texts[1]
-    vocabulary = pipeline.retriever.index.vocabulary
+    lexicon = pipeline.retriever.lexicon("嘉兴最低月工资标准是多少?")
     reply = "最低月工资标准为2260元[1][2]。"
-    assert not finish("嘉兴最低月工资标准是多少?", "q", reply, hits, texts, vocabulary=vocabulary).abstained
-    assert finish("杭州最低月工资标准是多少?", "q", reply, hits, texts, vocabulary=vocabulary).abstained
+    assert not finish("嘉兴最低月工资标准是多少?", "q", reply, hits, texts, lexicon=lexicon).abstained
+    assert finish("杭州最低月工资标准是多少?", "q", reply, hits, texts, lexicon=lexicon).abstained
 
 
 def test_a_marker_naming_a_document_by_its_number_cites_its_passages(wage_hits: list[Hit]):

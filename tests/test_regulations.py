@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answerability import Constraints
+from qa.answerability import Constraints, coverage
 from qa.chunking import Chunk, chunk_document, is_closing, scope_share
 from qa.cli import main
 from qa.config import ROOT
@@ -246,6 +246,19 @@ def test_a_reply_naming_only_the_article_states_no_time_limit():
     assert asked.unmet(hits, "维保单位应当在三十分钟内抵达现场") == []
 
 
+def test_a_question_asking_for_a_length_needs_a_passage_stating_one():
+    """衢州's article on walking dogs asks for a leash (束犬链) of no stated length; 丽水's states 一点五米: a
+    question asking how long a leash may be is answered by a passage stating a length, not by a fine."""
+    _, quzhou = _read(ZJ / "衢州市城市市容和环境卫生管理条例(2016-12-12).md")
+    _, lishui = _read(ZJ / "丽水市城市养犬管理规定(2020-08-14).md")
+    asked = Constraints.of("遛狗的狗绳最长可以多长？")
+    leash = next(c for c in quzhou if "束犬链" in c.text)
+    assert asked.unmet([Hit(1, 1.0, leash)]) == ["尺寸"]  # it states fines (二百元以上五百元以下), no length
+    assert asked.unmet([Hit(1, 1.0, next(c for c in lishui if "束犬链" in c.text))]) == []
+    assert Constraints.of("物业管理用房的面积要多大？").unmet([Hit(1, 1.0, leash)]) == ["尺寸"]
+    assert Constraints.of("遛狗多长时间合适？").attribute != Constraints.of("狗绳多长？").attribute
+
+
 def test_a_question_on_an_amendment_of_a_year_needs_a_document_amended_then():
     """宁波's school-safety regulation was last amended in 2020; 舟山's greening regulation never was."""
     _, school = _read(SCHOOL)
@@ -391,6 +404,33 @@ def test_a_question_in_everyday_words_finds_the_article_in_official_ones(tmp_pat
     hit = json.loads(capsys.readouterr().out)["hits"][0]
     assert hit["clause_path"] == "第五章 法律责任 > 第三十四条", hit
     assert (tmp_path / "index" / THESAURUS).is_file()  # built with the index
+
+
+@pytest.mark.slow
+def test_a_passage_holds_a_question_word_by_its_nearest_word_in_the_documents(tmp_path: Path):
+    """The article on throwing things out of a car says 驾驶人 where a citizen says 司机 and 开车: by the
+    words search looked for as well, it is about the question, and its fine answers it."""
+    from qa.answering import finish
+    from qa.config import Config
+    from qa.expansion import Lexicon
+    from qa.pipeline import Pipeline
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("湖州市文明行为促进条例(2018-09-05).md", "湖州市大气污染防治规定(2020-03-30).md"):
+        shutil.copy(ZJ / name, corpus / name)
+    retriever = Pipeline(
+        Config.from_env(corpus_dir=corpus, index_dir=tmp_path / "index"), progress=False
+    ).retriever
+    question = "在湖州开车时司机往车窗外丢垃圾，罚多少钱？"
+    hits = retriever.search(question, k=3)
+    texts = [h.chunk.text for h in hits]
+    n = next(n for n, h in enumerate(hits, 1) if h.chunk.clause_path.endswith("第三十四条"))
+    lexicon, plain = retriever.lexicon(question), Lexicon(retriever.index.vocabulary)
+    assert "驾驶" in lexicon.forms("开车") and "司机" not in retriever.index.vocabulary
+    assert coverage(question, hits[n - 1], plain) == 0 < coverage(question, hits[n - 1], lexicon)
+    assert not finish(question, question, f"罚款二百元[{n}]。", hits, texts, lexicon=lexicon).abstained
+    assert finish(question, question, f"罚款二百元[{n}]。", hits, texts, lexicon=plain).abstained
 
 
 def test_a_scope_article_answers_questions_on_scope_and_yields_to_the_others(tmp_path: Path, capsys):
