@@ -296,16 +296,6 @@ def in_scope(question: str, hit: Hit) -> bool:
     return not (about_province and _LOCAL.search(hit.chunk.issuer))
 
 
-def asked_attribute(question: str, query: str) -> Attribute | None:
-    """The attribute ``question`` asks for (its first sentence asking one; see :func:`wanted`)."""
-    return next((c.attribute for c in wanted(question, query) if c.attribute), None)
-
-
-def states(attribute: Attribute, text: str) -> bool:
-    """Whether ``text`` states ``attribute``: a figure of its kind (a time limit, an amount…), a body."""
-    return bool(_STATES[attribute].search(norm(text)))
-
-
 def wanted(question: str, query: str) -> list[Constraints]:
     """The constraints of each sentence of ``question`` (a question may ask two things, each of its own
     year), each completed from the conversation before it (what ``query`` holds besides ``question``)."""

@@ -14,12 +14,9 @@ from dataclasses import dataclass, field, replace
 from qa.answerability import (
     PLACES,
     WHERE_COVERAGE,
-    Attribute,
-    asked_attribute,
     coverage,
     fits,
     leveled_elsewhere,
-    states,
     wanted,
 )
 from qa.chunking import PATH_SEP, Chunk, item_range
@@ -170,9 +167,6 @@ def finish(
     if moved:
         check.text = renumber(check.text, moved)
         check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
-    elif language == Language.CHINESE and not where:
-        check = _sentence_asked(asked, query, check, hits)
-        figures = claims(check.text, question)
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
         check.cited and all(leveled_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
@@ -209,33 +203,6 @@ def finish(
     return Answer(
         question, query, text, False, hits, check.cited, check.invalid_markers, check.unsupported, reply=reply
     )
-
-
-def _sentence_asked(question: str, query: str, check: Check, hits: list[Hit]) -> Check:
-    """``check``, or where the question asks for a figure (an amount, a time limit, a rate, a date, a
-    size) and a cited passage has a sentence stating one that shares more of the question's wording than
-    every sentence stating the reply's figures, that sentence as the answer, in the document's words: an
-    article often sets several fines or time limits, each for its own case, and the model reads the
-    figure of another case (拒不改正的 of the next offence, 七日 of roads for 二十四小时 of manholes)."""
-    attribute = asked_attribute(question, query)
-    figures = claims(check.text, question)
-    if attribute in (None, Attribute.BODY) or not figures:
-        return check
-    asked = bigrams(norm(question))
-    found = []  # (wording shared with the question, states the reply's figures, passage, sentence)
-    for n in check.cited:
-        for m in WHOLE_SENTENCE.finditer(hits[n - 1].chunk.text):
-            sentence = norm(m.group())
-            if states(attribute, sentence):
-                holds = all(number_in(x, sentence) for x in figures)
-                found.append((len(asked & bigrams(sentence)), holds, n, m.group().strip()))
-    holding = [shared for shared, holds, _, _ in found if holds]
-    if not holding:
-        return check
-    shared, holds, n, sentence = max(found, key=lambda f: f[0])
-    if holds or shared <= max(holding):
-        return check
-    return Check(f"{sentence}[{n}]", [n], check.invalid_markers, [], [n])
 
 
 def _stating_asked(question: str, given: list[str]) -> list[int]:

@@ -259,27 +259,6 @@ def test_a_question_asking_for_a_length_needs_a_passage_stating_one():
     assert Constraints.of("遛狗多长时间合适？").attribute != Constraints.of("狗绳多长？").attribute
 
 
-def test_the_figure_of_the_case_asked_answers_not_that_of_its_neighbour():
-    """湖州's article on non-road machinery fines an unregistered machine 二百元以上二千元以下 and one
-    without its label 二十元以上二百元以下: a reply giving the first to a question on the label is answered
-    with the sentence on the label, in the document's words; a reply giving the second stands."""
-    from qa.answering import finish
-
-    _, chunks = _read(ZJ / "湖州市大气污染防治规定(2020-03-30).md")
-    hits = [Hit(1, 1.0, next(c for c in chunks if "环保标牌" in c.text))]
-    texts = [hits[0].chunk.text]
-    question = "在湖州，挖掘机这类非道路移动机械干活时不挂环保标牌，拒不改正要罚多少？"
-    answer = finish(question, question, "处二百元以上二千元以下的罚款[1]。", hits, texts)
-    assert not answer.abstained and answer.cited == [1]
-    assert answer.text.startswith("未悬挂环保标牌作业使用的")
-    assert "处二十元以上二百元以下的罚款" in answer.text
-    right = finish(question, question, "处二十元以上二百元以下的罚款[1]。", hits, texts)
-    assert right.text.startswith("处二十元以上二百元以下的罚款[1]")
-    registered = "在湖州，非道路移动机械未报送编码登记信息，逾期不改正罚多少？"
-    kept = finish(registered, registered, "二百元以上二千元以下[1]", hits, texts)
-    assert kept.text.startswith("二百元以上")
-
-
 def test_a_question_on_an_amendment_of_a_year_needs_a_document_amended_then():
     """宁波's school-safety regulation was last amended in 2020; 舟山's greening regulation never was."""
     _, school = _read(SCHOOL)
