@@ -83,8 +83,6 @@ class Attribute(Enum):
     RATE = "比例"
     DATE = "日期"
     BODY = "部门"
-    SIZE = "尺寸"
-    """A length, height, area or weight."""
 
 
 _ASKS = {
@@ -101,10 +99,6 @@ _ASKS = {
     Attribute.BODY: re.compile(
         r"哪个部门|哪些部门|什么部门|哪个机构|哪些机构|哪个单位|谁(?:来)?负责|由谁|找谁|向谁|主管部门|哪里(?:办|申请|投诉|登记)"
     ),
-    Attribute.SIZE: re.compile(
-        r"多长(?!时间)|多高|多宽|多深|多重|多大(?:的)?面积|面积(?:有|要|是)?多大|多少(?:厘米|米|公里|千米|平方米|平方|亩|公斤|千克|吨)"
-        r"|(?:长度|高度|宽度|深度|面积|重量)(?:是|为|有|要|不超过|不得超过|最多|至少)?多少"
-    ),
 }
 """How a question asks for each attribute (a yes-or-no question asks for none)."""
 _STATES = {
@@ -118,7 +112,6 @@ _STATES = {
         r"部门|机关|[厅局委办]|委员会|政府|机构|中心|单位|法院|检察院|协会|组织|主任|负责人"
         r"|(?<!城)[省市县区乡镇村]长(?![期效远久度])"
     ),
-    Attribute.SIZE: re.compile(r"\d(?:厘米|毫米|千米|公里|平方米|米|亩|公顷|公斤|千克|吨)"),
 }
 """How a passage (in :func:`norm`'s form, figures in Arabic numerals) states each attribute."""
 _SAYS = {
@@ -127,7 +120,6 @@ _SAYS = {
     Attribute.RATE: re.compile(r"\d"),
     Attribute.DATE: re.compile(r"\d|之日"),
     Attribute.BODY: _STATES[Attribute.BODY],
-    Attribute.SIZE: re.compile(r"\d"),
 }
 """How a reply states each attribute: a figure (a bare 52.78 from a table's 比例(%) column is a rate),
 or for a body, a body."""
