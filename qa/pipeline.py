@@ -15,7 +15,7 @@ from qa.answering import Answer, abstention, finish, merge
 from qa.config import Config
 from qa.decomposition import Part, split_question
 from qa.embedding import Embedder
-from qa.expansion import load_thesaurus
+from qa.expansion import Lexicon, load_thesaurus
 from qa.figures import unmarked
 from qa.generation import Generator, complete, load_generator
 from qa.language import Language, detect, translate
@@ -228,7 +228,7 @@ class Pipeline:
             for piece in renumbered(pieces, numbers) if numbers else pieces:
                 timings.setdefault("first_token_s", time.perf_counter() - start)
                 yield piece
-        lexicon = self.retriever.lexicon(query)
+        lexicon = self._lexicon(query, language)
         answer = finish(question, query, "".join(reply), hits, prompt.passages, language, lexicon)
         if self.refocus(answer):
             t = time.perf_counter()
@@ -239,6 +239,14 @@ class Pipeline:
             answer = self.verify(answer, language)
             timings["verify_s"] = timings.get("verify_s", 0.0) + time.perf_counter() - t
         return answer
+
+    def _lexicon(self, query: str, language: Language) -> Lexicon:
+        """The words a passage must hold to be about ``query``: for a Chinese question, also the documents'
+        words nearest to those no passage uses; a translated question's words are the model's, not the
+        asker's (it may add some of its own), so they are not stretched to near words."""
+        if language == Language.CHINESE:
+            return self.retriever.lexicon(query)
+        return Lexicon(self.retriever.index.vocabulary)
 
     def verify(self, answer: Answer, language: Language = Language.CHINESE) -> Answer:
         """``answer``, or "资料中未提及" when the model, asked whether the sentences behind the answer's
@@ -275,7 +283,7 @@ class Pipeline:
         question, query = answer.question, answer.query
         prompt = build_prompt(question, query, kept, self.config.context_chars, history, language)
         reply = complete(self.load_generator(), prompt.messages, self.config.max_answer_tokens, STOP)
-        lexicon = self.retriever.lexicon(query)
+        lexicon = self._lexicon(query, language)
         second = finish(question, query, reply, kept, prompt.passages, language, lexicon)
         return answer if second.abstained else second
 

@@ -112,9 +112,9 @@ def test_an_answer_from_a_passage_about_something_else_is_asked_for_again(pipeli
     hits = pipeline.retriever.search(question, k=3)
     prompt = build_prompt(question, question, hits, pipeline.config.context_chars)
     other = next(n for n, p in enumerate(prompt.passages, 1) if "杭州" not in p and "1500" in p)
-    vocabulary = pipeline.retriever.index.vocabulary
+    lexicon = pipeline.retriever.lexicon(question)
     reply = f"新引进全球顶尖人才200名左右、科技领军人才1500名左右[{other}]。"
-    first = finish(question, question, reply, hits, prompt.passages, vocabulary=vocabulary)
+    first = finish(question, question, reply, hits, prompt.passages, lexicon=lexicon)
     assert first.abstained and pipeline.refocus(first)
     second = pipeline.second_look(first)
     assert not second.abstained and "350" in second.text, second.reply
@@ -132,10 +132,10 @@ def test_a_figure_asked_for_and_not_given_is_asked_for_again_from_the_passages_s
     question = "妇女发展规划里,普通高校在校生中女性比例2020年是多少?"
     hits = pipeline.retriever.search(question, k=3)
     prompt = build_prompt(question, question, hits, pipeline.config.context_chars)
-    vocabulary = pipeline.retriever.index.vocabulary
+    lexicon = pipeline.retriever.lexicon(question)
     prose = next(n for n, h in enumerate(hits, 1) if "提高女性接受高等教育水平" in h.chunk.text)
     reply = f"要提高女性接受高等教育水平[{prose}]。"
-    first = finish(question, question, reply, hits, prompt.passages, vocabulary=vocabulary)
+    first = finish(question, question, reply, hits, prompt.passages, lexicon=lexicon)
     assert first.abstained
     refocus = pipeline.refocus(first)
     assert refocus and prose not in refocus
@@ -159,8 +159,8 @@ def test_a_figure_whose_passage_does_not_answer_the_question_is_withdrawn(
     hits = pipeline.retriever.search(question, k=3)
     prompt = build_prompt(question, question, hits, pipeline.config.context_chars)
     n = next(n for n, hit in enumerate(hits, 1) if "1 小时体育活动" in hit.chunk.text)
-    vocabulary = pipeline.retriever.index.vocabulary
-    answer = finish(question, question, f"每天1小时[{n}]。", hits, prompt.passages, vocabulary=vocabulary)
+    lexicon = pipeline.retriever.lexicon(question)
+    answer = finish(question, question, f"每天1小时[{n}]。", hits, prompt.passages, lexicon=lexicon)
     assert not answer.abstained
     checked = pipeline.verify(answer)
     if kept:
