@@ -116,10 +116,6 @@ class Lexicon:
     vocabulary: Container[str] = frozenset()
     nearest: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
-    def knows(self, word: str) -> bool:
-        """Whether the documents use ``word`` or a word nearest to it."""
-        return word in self.vocabulary or bool(self.nearest.get(word))
-
     def forms(self, word: str) -> list[str]:
         """``word`` and the documents' words nearest to it."""
         return [word, *self.nearest.get(word, ())]

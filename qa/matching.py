@@ -65,8 +65,10 @@ _STAFF = re.compile(
 )
 """The staff a profile employs (20来个工人, 打算请8个员工)."""
 _NEED = re.compile(r"想|希望|打算|准备|需要|担心|要|能不能|怎么|如何|申请|申报")
-_PART = re.compile(r"[^，。；,;！？!?]+")
-_DENIAL = re.compile(r"(?:不是|并非|不属于|不算|没有|没|从未|尚未|还未|不在|不担任)[^，。；,;！？!?]*")
+_IN_PART = r"[^，。；,;！？!?]"
+"""A character of one part of a profile (its parts are split at commas and sentence ends)."""
+_PART = re.compile(_IN_PART + "+")
+_DENIAL = re.compile(r"(?:不是|并非|不属于|不算|没有|没|从未|尚未|还未|不在|不担任)" + _IN_PART + "*")
 """A denial and the rest of its part (不是低保或困难家庭, 还没有正式的研发机构): what it names the profile is
 not."""
 _SMALL = re.compile(r"小微|初创|中小")
