@@ -36,6 +36,7 @@ eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions
 	$(BIN)/python eval/laws_corpus.py
 	$(BIN)/qa eval --questions eval/laws-tune.jsonl $(LAWS)
 	$(BIN)/qa eval --questions eval/laws-tune2.jsonl $(LAWS)
+	$(BIN)/qa eval --questions eval/laws-compare.jsonl $(LAWS)
 	$(BIN)/qa eval --questions eval/laws.jsonl $(LAWS)
 	$(BIN)/qa eval --questions eval/fresh.jsonl
 	$(BIN)/qa eval --questions eval/fresh-laws.jsonl $(LAWS)
@@ -45,7 +46,7 @@ eval: setup  ## the retrieval benchmark on dev, held-out, dev's English versions
 answers: setup  ## the answer benchmark (retrieval too) on every question file; about an hour on 2 cores
 	$(BIN)/python eval/laws_corpus.py
 	for f in dev heldout fresh; do $(BIN)/qa eval --answers --questions eval/$$f.jsonl; done
-	for f in fresh-laws laws-tune laws-tune2 laws; do $(BIN)/qa eval --answers --questions eval/$$f.jsonl $(LAWS); done
+	for f in fresh-laws laws-tune laws-tune2 laws-compare laws; do $(BIN)/qa eval --answers --questions eval/$$f.jsonl $(LAWS); done
 
 lint: $(STAMP)
 	$(BIN)/ruff check qa tests app.py && $(BIN)/ruff format --check qa tests app.py

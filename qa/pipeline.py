@@ -185,7 +185,7 @@ class Pipeline:
             query = self.query(part.question, history)
             if language != Language.CHINESE:
                 timings["translate_s"] = time.perf_counter() - t
-            hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters)
+            hits = self.retriever.search(query, k=self.config.answer_passages, filters=filters, split=False)
             hits = [replace(hit, headings=self.retriever.headings(hit.chunk)) for hit in hits]
             spent = time.perf_counter() - t - timings.get("translate_s", 0.0)
             timings["retrieval_s"] = timings.get("retrieval_s", 0.0) + spent

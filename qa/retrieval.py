@@ -7,10 +7,11 @@ figure lifts the clauses that state one about its subject. Filters by document, 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 from functools import cached_property
@@ -19,6 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from qa.chunking import PATH_SEP, Chunk, is_closing, scope_share
+from qa.decomposition import split_question
 from qa.embedding import Embedder
 from qa.expansion import Lexicon, Thesaurus, unknown_words
 from qa.figures import REFERENCE
@@ -184,6 +186,18 @@ class Hit:
             "end": c.end,
             "validity": self.validity.to_dict() if self.validity else None,
         }
+
+
+def interleaved(lists: list[list[Hit]], k: int) -> list[Hit]:
+    """The first ``k`` passages of ``lists`` taken in turns (the first of each, then the second of
+    each…), each passage once, ranked anew."""
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in (h for group in itertools.zip_longest(*lists) for h in group if h is not None):
+        if hit.chunk.chunk_id not in seen and len(out) < k:
+            seen.add(hit.chunk.chunk_id)
+            out.append(replace(hit, rank=len(out) + 1))
+    return out
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
@@ -503,10 +517,17 @@ class Retriever:
         filters: Filters | None = None,
         expand: bool = True,
         focus: bool = True,
+        split: bool = True,
     ) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first (its unknown words ``expand``-ed by the
         thesaurus, see :meth:`encode`; the first few ordered again by their sentence closest to it when
-        ``focus``, see :class:`qa.focus.SentenceFocus`)."""
+        ``focus``, see :class:`qa.focus.SentenceFocus`). A question asking the same of several things
+        (``A和B分别…``, ``A与B…有什么不同``) is searched once for each when ``split`` (see
+        :func:`qa.decomposition.split_question`), their passages taken in turns."""
+        parts = split_question(query) if split else []
+        if len(parts) > 1:
+            found = [self.search(p.question, k, mode, filters, expand, focus, split=False) for p in parts]
+            return interleaved(found, k)
         scope = self._scope(query, filters, mode)
         if scope.documents is not None and not scope.documents.any():
             return []

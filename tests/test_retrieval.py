@@ -4,13 +4,14 @@ tests (not taken from eval/dev.jsonl)."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 from conftest import run_batch
 
 from qa.cli import main
-from qa.config import Config
+from qa.config import ROOT, Config
 from qa.expansion import unknown_words
 from qa.focus import SentenceFocus, official_document, sentences_of
 from qa.lexical import tokenize
@@ -261,3 +262,38 @@ def test_sentence_focus_orders_each_documents_passages_among_their_own_places(pi
     assert sentences_of("第一条") == ["第一条"] and sentences_of("总则。本办法适用于全省。") == [
         "本办法适用于全省。"
     ]
+
+
+ZHEJIANG = ROOT.parent / "shared" / "corpus-laws" / "地方性法规" / "浙江"
+GREENING = sorted(ZHEJIANG.glob("*市城市绿化*条例*.md"))
+
+
+@pytest.fixture(scope="module")
+def greening(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """The cities' greening regulations, one topic in five cities' words."""
+    if len(GREENING) < 4:
+        pytest.skip("../shared/corpus-laws is not beside the project")
+    corpus = tmp_path_factory.mktemp("greening") / "corpus"
+    corpus.mkdir()
+    for path in GREENING:
+        shutil.copy(path, corpus / path.name)
+    return Pipeline(Config.from_env(corpus_dir=corpus, index_dir=corpus.parent / "index"), progress=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "cities"),
+    [
+        ("杭州和衢州的城市绿化主管部门分别是哪个？", {"杭州", "衢州"}),
+        ("宁波、温州两地建设单位的附属绿地面积比例分别是多少", {"宁波", "温州"}),
+    ],
+)
+def test_a_question_on_two_cities_finds_each_citys_regulation_first(
+    greening: Pipeline, question: str, cities: set[str]
+):
+    # searched as one question, one city's regulation (or a third city's) fills the first places
+    assert {h.chunk.doc_title[:2] for h in greening.retriever.search(question, k=2, split=False)} != cities
+    found = greening.search(question, k=2)
+    assert {h.chunk.doc_title[:2] for h in found} == cities
+    assert [h.rank for h in found] == [1, 2]
+    more = greening.search(question, k=6)
+    assert len({h.chunk.chunk_id for h in more}) == 6 and more[:2] == found  # each passage once
