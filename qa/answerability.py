@@ -11,7 +11,7 @@ from enum import Enum
 
 import jieba.posseg
 
-from qa.expansion import Lexicon
+from qa.expansion import Lexicon, rejoined
 from qa.figures import REFERENCE, norm, number_in, sentences
 from qa.lexical import normalize, tokenize
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
@@ -247,13 +247,16 @@ def coverage(question: str, hit: Hit, lexicon: Lexicon | None = None) -> float:
     驾驶员). With a ``lexicon``: a question mostly in words the documents never use (a citizen's 打零工,
     工钱, 老板) is a paraphrase, judged by the words they do use and those the passage holds a near word
     for; a few such words among theirs (火星, 载人) name what the documents lack, and count; a question
-    none of whose words they use (嘉兴出租车起步价) is answered by nothing."""
+    none of whose words they use (嘉兴出租车起步价) is answered by nothing. A separable word the question
+    splits (献过好几次血) counts joined (献血), where the documents use it."""
     content = [w for w, flag in jieba.posseg.lcut(question) if flag.startswith(_CONTENT)]
     words = [
         w
         for w in dict.fromkeys(tokenize(question))
         if len(w) > 1 and w not in _ASKING and not PLACES.search(w) and any(w in c for c in content)
     ]
+    if lexicon is not None:
+        words += [w for w in rejoined(question, lexicon.vocabulary) if w not in words]
     if not words:
         return 1.0
     context = _context(hit)

@@ -121,6 +121,19 @@ class Lexicon:
         return [word, *self.nearest.get(word, ())]
 
 
+_SPLIT_WORD = re.compile(
+    r"(?=([\u4e00-\u9fff])([过了着](?:好?[几一两二三四五六七八九十\d]*[次回个场顿趟遍家])?"
+    r"|好?[几一两二三四五六七八九十\d]+[次回个场顿趟遍家])([\u4e00-\u9fff]))"
+)
+"""A separable word (离合词) with what happened between its characters: 献过好几次血, 洗了个澡, 结过两次婚."""
+
+
+def rejoined(text: str, vocabulary: Container[str]) -> list[str]:
+    """The separable words ``text`` splits (献过好几次血: 献血) that ``vocabulary`` holds joined."""
+    joined = (m.group(1) + m.group(3) for m in _SPLIT_WORD.finditer(text))
+    return list(dict.fromkeys(w for w in joined if w in vocabulary))
+
+
 def unknown_words(query: str, vocabulary: Mapping[str, int]) -> list[str]:
     """The words of ``query`` (two to six Chinese characters) that no passage uses, and that jieba knows
     as words: a run of characters it joined only by guessing (时狗 of 遛狗时狗在…, 往车 of 往车窗外) is no

@@ -420,6 +420,28 @@ def test_a_passage_holds_a_question_word_by_its_nearest_word_in_the_documents(tm
     assert finish(question, question, f"罚款二百元[{n}]。", hits, texts, lexicon=plain).abstained
 
 
+def test_a_separable_word_that_a_question_splits_is_held_joined():
+    """献过两次血 is 献血 (a separable word) with what happened in between: the article on who may give
+    blood holds it, and answers a question whose other words are numerals and asking words."""
+    from qa.answering import finish
+    from qa.expansion import Lexicon, rejoined
+    from qa.lexical import tokenize
+
+    chunks = _read(ZJ / "宁波市献血条例(2020-06-05).md")[1]
+    article = next(c for c in chunks if "年龄可放宽至六十周岁" in c.text)
+    vocabulary = {t for c in chunks for t in tokenize(c.text)}
+    question = "我五十七岁了，前几年献过两次血，在宁波最大几岁还能献？"
+    assert rejoined(question, vocabulary) == ["献血"]
+    assert rejoined("他洗了个澡，结过两次婚", {"洗澡", "结婚"}) == ["洗澡", "结婚"]
+    assert rejoined("请了三天病假", {"请假", "病假"}) == []  # 病, not 假, follows the days
+    hit, lexicon = Hit(1, 1.0, article), Lexicon(vocabulary)
+    apart = Lexicon(vocabulary - {"献血"})  # as if the documents never joined them
+    assert coverage(question, hit, apart) == 0 < coverage(question, hit, lexicon)
+    reply = "最大到六十周岁[1]。"
+    assert not finish(question, question, reply, [hit], [article.text], lexicon=lexicon).abstained
+    assert finish(question, question, reply, [hit], [article.text], lexicon=apart).abstained
+
+
 def test_a_scope_article_answers_questions_on_scope_and_yields_to_the_others(tmp_path: Path, capsys):
     """第二条 (…适用本规定) shares every topic word of its regulation: it comes first when the question asks
     what the regulation applies to, and below the articles that state something otherwise."""
