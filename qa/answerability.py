@@ -6,6 +6,7 @@ model's reply one input."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -38,6 +39,10 @@ _AMENDED = re.compile(r"((?:19|20)\d\d)年(?:的|那次)?(?:修正|修订|修改
 
 _LEVEL = re.compile(r"(国家|省|市|县|区)级")
 """A level of government that an award or a body belongs to."""
+
+
+_PARTY = {"个人": re.compile(r"个人|自然人"), "单位": re.compile(r"单位|企业|法人")}
+"""The two kinds of party a penalty or a measure is stated of."""
 
 
 _ASKING = set(
@@ -268,17 +273,42 @@ def coverage(question: str, hit: Hit, lexicon: Lexicon | None = None) -> float:
     return len(held) / len(words) if words else 0.0
 
 
-def leveled_elsewhere(question: str, figures: list[str], passage: str) -> bool:
-    """Whether the passage states the answer's figures of another level than the one asked about: the
-    question names a level (市级), and every sentence stating each figure names another, not it
-    (``对新认定的省级重点企业研究院…给予 300 万元`` for a 市级 institute)."""
-    asked = set(_LEVEL.findall(norm(question)))
-    if not (asked and figures):
+def said_of_another(question: str, figures: list[str], passage: str) -> bool:
+    """Whether the passage states the answer's figures of another level or party than the one asked
+    about: the question names a level (市级), and every sentence stating each figure names another, not
+    it (``对新认定的省级重点企业研究院…给予 300 万元`` for a 市级 institute); or it names one party (个人 or
+    单位), and every clause stating each figure names the other (``对单位处五万元以上五十万元以下罚款`` for a
+    person)."""
+    text = norm(passage)
+    asked = _parties(question)
+    clauses = re.split(r"[，,；;。：:]", text) if len(asked) == 1 else []
+    return bool(figures) and (
+        _of_another(set(_LEVEL.findall(norm(question))), figures, _sentences(text), _levels)
+        or _of_another(asked, figures, clauses, _parties)
+    )
+
+
+def _levels(text: str) -> set[str]:
+    return set(_LEVEL.findall(text))
+
+
+def _parties(text: str) -> set[str]:
+    return {party for party, names in _PARTY.items() if names.search(text)}
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[slice(*span)] for span in sentences(text)]
+
+
+def _of_another(
+    asked: set[str], figures: list[str], pieces: list[str], named: Callable[[str], set[str]]
+) -> bool:
+    """Whether every one of ``pieces`` stating each figure names something, and not what is ``asked``."""
+    if not asked:
         return False
-    holding = [norm(passage)[slice(*span)] for span in sentences(norm(passage))]
     for figure in figures:
-        named = [set(_LEVEL.findall(sentence)) for sentence in holding if number_in(figure, sentence)]
-        if not named or any(not found or found & asked for found in named):
+        found = [named(piece) for piece in pieces if number_in(figure, piece)]
+        if not found or any(not f or f & asked for f in found):
             return False
     return True
 

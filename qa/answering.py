@@ -16,7 +16,7 @@ from qa.answerability import (
     WHERE_COVERAGE,
     coverage,
     fits,
-    leveled_elsewhere,
+    said_of_another,
     wanted,
 )
 from qa.chunking import PATH_SEP, Chunk, item_range
@@ -140,8 +140,9 @@ def finish(
     Abstains when nothing was retrieved; when the model says the passages do not answer; when every
     marker it wrote names a passage that was not given (see :func:`check_reply` for one stating
     figures); when it states figures of which none is in any passage, or names a place (温州, 宁波) that
-    no passage names, or when every passage it cites states its figures of another level than the one
-    asked (see :func:`leveled_elsewhere`): not grounded in what was retrieved; or when each sentence
+    no passage names, or when every passage it cites states its figures of another level or party
+    than the one asked (see :func:`said_of_another`: 单位's fine for a person): not grounded in what
+    was retrieved; or when each sentence
     of the question has a constraint (its places, years, periods, named documents, the attribute it
     asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
     conversation) that none of the passages it cites about the question states (the attribute asked,
@@ -169,7 +170,7 @@ def finish(
         check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
     grounded = grounded and not (
-        check.cited and all(leveled_elsewhere(asked, figures, given[n - 1]) for n in check.cited)
+        check.cited and all(said_of_another(asked, figures, given[n - 1]) for n in check.cited)
     )
     places = set(PLACES.findall(check.text)) - set(PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)

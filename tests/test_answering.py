@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from qa.answerability import Constraints, coverage, leveled_elsewhere
+from qa.answerability import Constraints, coverage, said_of_another
 from qa.answering import Answer, finish, merge
 from qa.config import Config
 from qa.figures import QUOTE_CHARS, claims, norm, number_in
@@ -594,7 +594,7 @@ def test_figure_stated_of_another_level_than_the_one_asked_abstains(pipeline: Pi
     assert not ask("嘉兴对新认定的省级重点企业研究院奖励多少?", "奖励300万元[1]。").abstained
     # the sentence with 20 万元 names 国家级、省级、市级 technology centres, the 市级 one among them
     assert not ask("嘉兴对市级制造业企业技术中心奖励多少?", "奖励20万元[1]。").abstained
-    assert not leveled_elsewhere(
+    assert not said_of_another(
         "嘉兴市级项目补助多少?", ["100万元"], hit.chunk.text
     )  # 实施市级科技项目…100 万元
 

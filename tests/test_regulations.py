@@ -442,6 +442,25 @@ def test_a_separable_word_that_a_question_splits_is_held_joined():
     assert finish(question, question, reply, [hit], [article.text], lexicon=apart).abstained
 
 
+def test_a_fine_stated_of_the_other_party_is_no_answer():
+    """An article fining 单位 and 个人 differently: asked about a person, the 单位's fine is no answer; the
+    person's is, and so is a reply stating both."""
+    from qa.answering import finish
+
+    chunks = _read(ZJ / "嘉兴市生活垃圾分类管理条例(2021-10-13).md")[1]
+    article = next(c for c in chunks if "对单位处五万元以上五十万元以下罚款" in c.text)
+    hit = Hit(1, 1.0, article)
+    question = "在嘉兴，个人扔垃圾不分类，情节严重的罚多少？"
+
+    def abstains(reply: str, asked: str = question) -> bool:
+        return finish(asked, asked, reply, [hit], [article.text]).abstained
+
+    assert abstains("罚五万元以上五十万元以下[1]。")
+    assert not abstains("罚二百元以上二千元以下[1]。")
+    assert not abstains("对单位罚5万元以上50万元以下，对个人罚200元以上2000元以下[1]。")
+    assert not abstains("罚五万元以上五十万元以下[1]。", question.replace("个人", "企业"))
+
+
 def test_a_scope_article_answers_questions_on_scope_and_yields_to_the_others(tmp_path: Path, capsys):
     """第二条 (…适用本规定) shares every topic word of its regulation: it comes first when the question asks
     what the regulation applies to, and below the articles that state something otherwise."""
