@@ -26,6 +26,9 @@ _COMPARE = re.compile(
 """How a question ends that compares the things it joins (``有什么不同``, ``一样吗``)."""
 _DANGLING = re.compile(r"[,，;；]\s*是什么(?=\s*[?？。]?\s*$)")
 """What a comparison after a comma leaves of each part once it asks 分别是什么 (``…报告，是什么？``)."""
+_COUNT = re.compile(r"(?:这|那)?[两二三四五几]个?(?:城市|地方|地区|地|市|县|区|省)(?![级长委场])")
+"""A count of the places a question joins (``嘉兴、宁波两地``, ``这两个地方``): said of all of them, of none
+once asked one by one."""
 _COMMAS = {",", "，"}
 _ENDS = {"?", "？", "。", "!", "！"}
 _BOUNDARIES = _COMMAS | _ENDS | {";", "；", ":", "："}
@@ -53,7 +56,9 @@ def split_question(question: str) -> list[Part]:
     parts = _split(_COMPARE.sub("分别是什么", question, count=1))
     if compared:  # 杭州与台州…多少日内报告，有何区别: what each is asked before the comma
         parts = [Part(_DANGLING.sub("", p.question), p.subject) for p in parts]
-    return parts if len(parts) > 1 else [Part(question)]
+    if len(parts) < 2:
+        return [Part(question)]
+    return [Part(_COUNT.sub("", p.question), _COUNT.sub("", p.subject)) for p in parts]
 
 
 def _split(question: str) -> list[Part]:

@@ -75,6 +75,14 @@ from qa.decomposition import Part, split_question
                 ("台州的电梯维保单位变更信息后多少日内要报告？", "台州"),
             ],
         ),
+        (  # a count of the places joined is said of both, of neither alone
+            "嘉兴与湖州两个城市的养犬登记费分别是多少",
+            [("嘉兴的养犬登记费是多少", "嘉兴"), ("湖州的养犬登记费是多少", "湖州")],
+        ),
+        (
+            "个人乱扔垃圾，在温州、台州两地分别罚多少？",
+            [("个人乱扔垃圾，在温州罚多少？", "温州"), ("个人乱扔垃圾，在台州罚多少？", "台州")],
+        ),
     ],
 )
 def test_things_asked_about_one_by_one_give_a_question_each(question: str, expected: list[tuple[str, str]]):
