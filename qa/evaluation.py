@@ -427,7 +427,11 @@ def run_matcher(rows: list[dict], pipeline: Pipeline, k: int = 10) -> tuple[RunR
 def run_profile_search(rows: list[dict], retriever: Retriever, k: int = 10) -> RunResult:
     """The baseline: plain hybrid search with the profile text as the question."""
     return RunResult(
-        "search", {row["id"]: [h.to_dict() for h in retriever.search(row["profile"], k=k)] for row in rows}
+        "search",
+        {
+            row["id"]: [h.to_dict() for h in retriever.search(row["profile"], k=k, split=False)]
+            for row in rows
+        },
     )
 
 

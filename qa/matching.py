@@ -380,14 +380,15 @@ class Matcher:
         places left to the region filter (a place searched for would lift its city's documents) and its
         words not expanded (a situation told in everyday words has many words no passage uses, whose
         nearest words of the documents would outweigh those it shares with them) and its first hits not
-        ordered again by their closest sentence (the pool matters here, not its first few), with their
+        ordered again by their closest sentence (the pool matters here, not its first few), not split
+        into the things it joins (a profile describes one person or firm), with their
         relevance: the search score scaled between the worst and the best of its query's hits, the
         highest over queries."""
         found: dict[int, float] = {}
         filters = Filters(region=profile.region or None)
         for query, weight in [(profile.text, 1.0)] + [(n, NEED_WEIGHT) for n in profile.needs]:
             hits = self.retriever.search(
-                without_places(query), k=POOL, filters=filters, expand=False, focus=False
+                without_places(query), k=POOL, filters=filters, expand=False, focus=False, split=False
             )
             if not hits:
                 continue
