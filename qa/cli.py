@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         help="find the clauses that answer a question",
         description="Find the clauses that answer a question. A question in another language (English…) "
-        "is first translated into Chinese by the answering model. With no question and no --questions, "
+        "is first translated into Chinese by the answering model. A question asking the same of several "
+        "things (A和B分别…, A与B…有什么不同) is searched for each, their clauses in turns. "
+        "With no question and no --questions, "
         "reads questions from standard input, one per line.",
     )
     p.add_argument("question", nargs="?", help="the question, in plain words")
