@@ -13,7 +13,7 @@ from enum import Enum
 import jieba.posseg
 
 from qa.expansion import Lexicon, rejoined
-from qa.figures import REFERENCE, norm, number_in, sentences
+from qa.figures import NUMBER, REFERENCE, norm, number_in, sentences
 from qa.lexical import normalize, tokenize
 from qa.parsing import DOC_NUMBER_ANYWHERE, normalize_doc_number
 from qa.replies import YES_NO
@@ -286,6 +286,18 @@ def said_of_another(question: str, figures: list[str], passage: str) -> bool:
         _of_another(set(_LEVEL.findall(norm(question))), figures, _sentences(text), _levels)
         or _of_another(asked, figures, clauses, _parties)
     )
+
+
+def party_clause(question: str, passage: str) -> str:
+    """The one clause of the passage stating a figure of the party the question names (个人 or 单位) and
+    not of the other (``对个人处二百元以上二千元以下罚款``), as the passage words it; empty when there is
+    none or several."""
+    asked = _parties(question)
+    if len(asked) != 1:
+        return ""
+    clauses = [c.strip() for c in re.split(r"[，,；;。：:\n]", passage)]
+    found = [c for c in clauses if _parties(c) == asked and NUMBER.search(norm(c))]
+    return found[0] if len(found) == 1 else ""
 
 
 def _levels(text: str) -> set[str]:

@@ -16,6 +16,7 @@ from qa.answerability import (
     WHERE_COVERAGE,
     coverage,
     fits,
+    party_clause,
     said_of_another,
     wanted,
 )
@@ -141,8 +142,9 @@ def finish(
     marker it wrote names a passage that was not given (see :func:`check_reply` for one stating
     figures); when it states figures of which none is in any passage, or names a place (温州, 宁波) that
     no passage names, or when every passage it cites states its figures of another level or party
-    than the one asked (see :func:`said_of_another`: 单位's fine for a person): not grounded in what
-    was retrieved; or when each sentence
+    than the one asked (see :func:`said_of_another`: 单位's fine for a person; the answer is then the
+    cited passage's clause stating the asked party's figure, if it has one: see :func:`party_clause`):
+    not grounded in what was retrieved; or when each sentence
     of the question has a constraint (its places, years, periods, named documents, the attribute it
     asks for: see :func:`wanted`; a follow-up's completed from ``query``, which carries the
     conversation) that none of the passages it cites about the question states (the attribute asked,
@@ -169,9 +171,14 @@ def finish(
         check.text = renumber(check.text, moved)
         check.cited = list(dict.fromkeys(moved[n] for n in check.cited))
     grounded = not figures or any(number_in(x, norm(p)) for x in figures for p in given)
-    grounded = grounded and not (
-        check.cited and all(said_of_another(asked, figures, given[n - 1]) for n in check.cited)
-    )
+    if grounded and check.cited and all(said_of_another(asked, figures, given[n - 1]) for n in check.cited):
+        # the figures of another level or party: the cited passage's clause stating the asked party's, if any
+        n = check.cited[0]
+        clause = party_clause(asked, given[n - 1])
+        grounded = bool(clause)
+        if clause:
+            check = Check(f"{clause}[{n}]", [n], [], [])
+            figures = claims(check.text, question)
     places = set(PLACES.findall(check.text)) - set(PLACES.findall(asked))
     grounded = grounded and all(any(place in p for p in given) for place in places)
     cited = [hits[n - 1] for n in check.cited]
