@@ -281,10 +281,9 @@ def said_of_another(question: str, figures: list[str], passage: str) -> bool:
     person)."""
     text = norm(passage)
     asked = _parties(question)
-    clauses = re.split(r"[，,；;。：:]", text) if len(asked) == 1 else []
     return bool(figures) and (
-        _of_another(set(_LEVEL.findall(norm(question))), figures, _sentences(text), _levels)
-        or _of_another(asked, figures, clauses, _parties)
+        _of_another(_levels(norm(question)), figures, _sentences(text), _levels)
+        or _of_another(asked, figures, _clauses(text) if len(asked) == 1 else [], _parties)
     )
 
 
@@ -295,8 +294,7 @@ def party_clause(question: str, passage: str) -> str:
     asked = _parties(question)
     if len(asked) != 1:
         return ""
-    clauses = [c.strip() for c in re.split(r"[，,；;。：:\n]", passage)]
-    found = [c for c in clauses if _parties(c) == asked and NUMBER.search(norm(c))]
+    found = [c.strip() for c in _clauses(passage) if _parties(c) == asked and NUMBER.search(norm(c))]
     return found[0] if len(found) == 1 else ""
 
 
@@ -306,6 +304,11 @@ def _levels(text: str) -> set[str]:
 
 def _parties(text: str) -> set[str]:
     return {party for party, names in _PARTY.items() if names.search(text)}
+
+
+def _clauses(text: str) -> list[str]:
+    """``text`` cut at commas, semicolons, colons, full stops and line ends (either width)."""
+    return re.split(r"[，,；;。：:\n]", text)
 
 
 def _sentences(text: str) -> list[str]:
